@@ -1,0 +1,8 @@
+"""Gradients: placeholder until its issue lands."""
+
+import streamlit as st
+
+from resnet_viz.ui.text import tr
+
+st.title(tr("nav.gradients"))
+st.info(tr("home.soon"))

@@ -1,0 +1,5 @@
+"""`python -m resnet_viz ...`"""
+
+from .cli import main
+
+raise SystemExit(main())

@@ -1,0 +1,184 @@
+"""Build any ResNet (or its plain twin) from a spec, on the best device, after checking it fits."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+
+import torch
+from torch import Tensor, nn
+
+from .blocks import Block, BlockConfig, block_class, conv3x3, norm, zero_last
+from .errors import ResourceError
+from .spec import ResNetSpec, spec_from
+
+__all__ = ["MemoryEstimate", "ResNet", "available_memory", "build", "estimate_memory", "pick_device"]
+
+BYTES_PER_FLOAT = 4
+
+
+class ResNet(nn.Module):
+    """Stem, stages ``layer1..layerN``, head; names match torchvision's ResNet."""
+
+    def __init__(self, spec: ResNetSpec) -> None:
+        super().__init__()
+        self.spec = spec
+        bn, bias = spec.batch_norm, not spec.batch_norm
+        c = spec.stem_channels
+        if spec.stem == "imagenet":  # 7x7/2 conv + 3x3/2 max-pool: /4 before the first stage
+            self.conv1: nn.Module = nn.Conv2d(spec.in_channels, c, 7, stride=2, padding=3, bias=bias)
+        else:  # CIFAR (He et al. 2015 §4.2): one 3x3 conv, no pooling
+            self.conv1 = conv3x3(spec.in_channels, c, bias=bias)
+        # Pre-activation CIFAR nets (He et al. 2016) leave BN-ReLU to the first block.
+        stem_act = not (spec.variant == "preact" and spec.stem == "cifar")
+        self.bn1 = norm(c, bn) if stem_act else nn.Identity()
+        self.relu = nn.ReLU() if stem_act else nn.Identity()
+        self.maxpool = nn.MaxPool2d(3, stride=2, padding=1) if spec.stem == "imagenet" else nn.Identity()
+
+        cfg = BlockConfig(
+            variant=spec.variant,
+            shortcut=spec.shortcut,
+            groups=spec.groups,
+            width_per_group=spec.width_per_group,
+            batch_norm=bn,
+            residual=not spec.plain,
+        )
+        block = block_class(spec.block, spec.variant)
+        self.stage_names: list[str] = []
+        for i, (n, planes, stride) in enumerate(zip(spec.layers, spec.stage_widths, spec.stage_strides), 1):
+            blocks = []
+            for j in range(n):
+                blocks.append(block(c, planes, stride if j == 0 else 1, cfg))
+                c = planes * block.expansion
+            name = f"layer{i}"
+            self.add_module(name, nn.Sequential(*blocks))
+            self.stage_names.append(name)
+        if spec.variant == "preact":  # the last block's output still needs its BN-ReLU
+            self.post_bn: nn.Module = norm(c, bn)
+            self.post_relu: nn.Module = nn.ReLU()
+        self.avgpool = nn.AdaptiveAvgPool2d((1, 1))
+        self.fc = nn.Linear(c, spec.num_classes)
+        self.out_channels = c
+        self._init_weights()
+
+    def _init_weights(self) -> None:
+        if self.fc.weight.is_meta:  # shapes only: initialising storage-less tensors would just cost time
+            return
+        # As torchvision: He (Kaiming) normal, fan_out, for convs; BN scale 1, shift 0.
+        for m in self.modules():
+            if isinstance(m, nn.Conv2d):
+                nn.init.kaiming_normal_(m.weight, mode="fan_out", nonlinearity="relu")
+                if m.bias is not None:
+                    nn.init.zeros_(m.bias)
+            elif isinstance(m, nn.BatchNorm2d):
+                nn.init.ones_(m.weight)
+                nn.init.zeros_(m.bias)
+        if self.spec.zero_init_residual:  # Goyal et al. 2017: each block starts as the identity
+            for m in self.modules():
+                if isinstance(m, Block):
+                    zero_last(m)
+
+    def stages(self) -> list[nn.Sequential]:
+        return [getattr(self, n) for n in self.stage_names]
+
+    def forward_features(self, x: Tensor) -> Tensor:
+        x = self.maxpool(self.relu(self.bn1(self.conv1(x))))  # (N, C0, H/4, W/4) ImageNet stem
+        for stage in self.stages():
+            x = stage(x)
+        if self.spec.variant == "preact":
+            x = self.post_relu(self.post_bn(x))
+        return x
+
+    def forward(self, x: Tensor) -> Tensor:
+        x = self.forward_features(x)  # (N, C, h, w)
+        x = torch.flatten(self.avgpool(x), 1)  # (N, C)
+        return self.fc(x)  # (N, num_classes)
+
+
+def pick_device(preferred: str | None = None) -> torch.device:
+    """CUDA when present, then Apple MPS, else CPU; ``preferred`` (or $RESNET_VIZ_DEVICE) overrides."""
+    choice = preferred or os.environ.get("RESNET_VIZ_DEVICE")
+    if choice:
+        return torch.device(choice)
+    if torch.cuda.is_available():
+        return torch.device("cuda")
+    if getattr(torch.backends, "mps", None) is not None and torch.backends.mps.is_available():
+        return torch.device("mps")
+    return torch.device("cpu")
+
+
+@dataclass(frozen=True)
+class MemoryEstimate:
+    weight_bytes: int
+    activation_bytes: int  # forward activations kept for backward, for the batch
+    available_bytes: int | None
+    device: str
+
+    @property
+    def total_bytes(self) -> int:
+        return self.weight_bytes + self.activation_bytes
+
+    @property
+    def fits(self) -> bool:
+        return self.available_bytes is None or self.total_bytes <= 0.9 * self.available_bytes
+
+
+def available_memory(device: torch.device) -> int | None:
+    """Free bytes on ``device``, or None when it cannot be told."""
+    if device.type == "cuda":
+        free, _ = torch.cuda.mem_get_info(device)
+        return int(free)
+    if device.type == "cpu":
+        try:
+            return os.sysconf("SC_AVPHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
+        except (ValueError, OSError):
+            return None
+    return None
+
+
+def estimate_memory(
+    spec: ResNetSpec, *, device: torch.device, input_size: tuple[int, int] | None = None, batch_size: int = 1
+) -> MemoryEstimate:
+    """Weights from the spec, activations from the meta-device trace: nothing is allocated."""
+    from .trace import trace  # trace builds on the meta device through this module
+
+    report = trace(spec, input_size=input_size)
+    return MemoryEstimate(
+        weight_bytes=(report.totals.params + report.totals.buffers) * BYTES_PER_FLOAT,
+        activation_bytes=report.totals.activation_bytes * batch_size,
+        available_bytes=available_memory(device),
+        device=str(device),
+    )
+
+
+def build(
+    arch_or_spec: str | ResNetSpec,
+    *,
+    device: str | torch.device | None = None,
+    input_size: tuple[int, int] | None = None,
+    batch_size: int = 1,
+    **overrides: object,
+) -> ResNet:
+    """The net named by a preset or spec (``overrides`` change spec fields), built on ``device``.
+
+    The default device is :func:`pick_device`'s. Before anything is allocated the weights and the
+    activations for ``batch_size`` inputs of ``input_size`` are estimated; what will not fit is refused.
+    """
+    spec = spec_from(arch_or_spec, **overrides)
+    dev = torch.device(device) if device is not None else pick_device()
+    if dev.type != "meta":
+        est = estimate_memory(spec, device=dev, input_size=input_size, batch_size=batch_size)
+        if not est.fits:
+            raise ResourceError(
+                "too_big",
+                name=spec.title,
+                need=_gib(est.total_bytes),
+                have=_gib(est.available_bytes or 0),
+                device=est.device,
+            )
+    with dev:
+        return ResNet(spec)
+
+
+def _gib(n: int) -> str:
+    return f"{n / 2**30:.1f} GiB"

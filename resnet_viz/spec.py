@@ -1,0 +1,286 @@
+"""Every ResNet the app can build, as data: a frozen spec, its validation, the presets and depth rules."""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass
+from typing import Final, Literal, get_args
+
+from .errors import SpecError
+
+__all__ = [
+    "IMAGENET_LAYERS",
+    "MAX_DEPTH",
+    "MAX_STAGES",
+    "MAX_WIDTH",
+    "PRESETS",
+    "BlockType",
+    "ResNetSpec",
+    "Shortcut",
+    "Stem",
+    "Variant",
+    "cifar_spec",
+    "imagenet_spec",
+    "nearest_depths",
+    "preset",
+    "spec_from",
+]
+
+Stem = Literal["imagenet", "cifar"]
+BlockType = Literal["basic", "bottleneck"]
+Variant = Literal["v1", "v1.5", "preact"]
+Shortcut = Literal["A", "B", "C"]
+
+# Bounds keep a typo (depth 100000) from hanging the app; ResNet-1202 (He et al. 2015 §4.2) fits.
+MAX_DEPTH: Final = 2000
+MAX_WIDTH: Final = 8192
+MAX_STAGES: Final = 8
+
+EXPANSION: Final[dict[BlockType, int]] = {"basic": 1, "bottleneck": 4}
+CONVS_PER_BLOCK: Final[dict[BlockType, int]] = {"basic": 2, "bottleneck": 3}
+
+# He et al. 2015, Table 1: block counts per stage of the ImageNet nets.
+IMAGENET_LAYERS: Final[dict[int, tuple[BlockType, tuple[int, ...]]]] = {
+    18: ("basic", (2, 2, 2, 2)),
+    34: ("basic", (3, 4, 6, 3)),
+    50: ("bottleneck", (3, 4, 6, 3)),
+    101: ("bottleneck", (3, 4, 23, 3)),
+    152: ("bottleneck", (3, 8, 36, 3)),
+}
+
+
+@dataclass(frozen=True)
+class ResNetSpec:
+    """A residual network (or its plain twin), validated on construction."""
+
+    name: str = "custom"
+    stem: Stem = "imagenet"
+    block: BlockType = "bottleneck"
+    layers: tuple[int, ...] = (3, 4, 6, 3)  # blocks per stage
+    widths: tuple[int, ...] = (64, 128, 256, 512)  # "planes" per stage; a bottleneck outputs 4x this
+    stem_width: int | None = None  # None: widths[0] (64 for ImageNet, 16 for CIFAR)
+    variant: Variant = "v1.5"  # v1: stride on the first 1x1 (He 2015); v1.5: on the 3x3 (torchvision)
+    shortcut: Shortcut = "B"  # A: zero-pad identity, B: projection where the shape changes, C: always
+    groups: int = 1  # ResNeXt cardinality (Xie et al. 2017)
+    width_per_group: int = 64  # bottleneck inner width = planes * width_per_group / 64 * groups
+    width_multiplier: int = 1  # Wide ResNet k (Zagoruyko & Komodakis 2016): scales every stage width
+    batch_norm: bool = True
+    zero_init_residual: bool = False
+    num_classes: int = 1000
+    in_channels: int = 3
+    plain: bool = False  # the plain twin: same layers, every shortcut removed
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "layers", tuple(self.layers))
+        object.__setattr__(self, "widths", tuple(self.widths))
+        _validate(self)
+
+    # -- derived facts ---------------------------------------------------------------------------
+    @property
+    def expansion(self) -> int:
+        return EXPANSION[self.block]
+
+    @property
+    def stage_widths(self) -> tuple[int, ...]:
+        """Planes per stage after the width multiplier."""
+        return tuple(w * self.width_multiplier for w in self.widths)
+
+    @property
+    def stem_channels(self) -> int:
+        return self.stem_width if self.stem_width is not None else self.widths[0]
+
+    @property
+    def stage_strides(self) -> tuple[int, ...]:
+        return (1,) + (2,) * (len(self.layers) - 1)
+
+    @property
+    def depth(self) -> int:
+        """Weighted layers on the main path: the stem conv, every block's convs, the classifier."""
+        return 1 + CONVS_PER_BLOCK[self.block] * sum(self.layers) + 1
+
+    @property
+    def total_stride(self) -> int:
+        stem = 4 if self.stem == "imagenet" else 1
+        return stem * 2 ** (len(self.layers) - 1)
+
+    @property
+    def title(self) -> str:
+        """A display name that always carries the depth."""
+        twin = "plain-" if self.plain else ""
+        if self.name != "custom":
+            return f"{twin}{self.name} (depth {self.depth})"
+        return f"{twin}custom {self.block} {list(self.layers)} (depth {self.depth})"
+
+    def replace(self, **changes: object) -> ResNetSpec:
+        return dataclasses.replace(self, **changes)  # type: ignore[arg-type]
+
+    def twin(self) -> ResNetSpec:
+        """The other half of the pair: residual <-> plain."""
+        return self.replace(plain=not self.plain)
+
+    def to_dict(self) -> dict[str, object]:
+        d = dataclasses.asdict(self)
+        d["layers"], d["widths"] = list(self.layers), list(self.widths)
+        return d
+
+
+def _check_choice(field: str, value: object, options: tuple[object, ...]) -> None:
+    if value not in options:
+        raise SpecError("bad_choice", field=field, value=value, options=", ".join(map(str, options)))
+
+
+def _validate(s: ResNetSpec) -> None:
+    _check_choice("stem", s.stem, get_args(Stem))
+    _check_choice("block", s.block, get_args(BlockType))
+    _check_choice("variant", s.variant, get_args(Variant))
+    _check_choice("shortcut", s.shortcut, get_args(Shortcut))
+    if not s.layers:
+        raise SpecError("no_stages")
+    if len(s.layers) > MAX_STAGES:
+        raise SpecError("too_many_stages", stages=len(s.layers), limit=MAX_STAGES)
+    if len(s.widths) != len(s.layers):
+        raise SpecError("widths_mismatch", widths=len(s.widths), stages=len(s.layers))
+    for i, n in enumerate(s.layers, start=1):
+        if not isinstance(n, int) or n < 1:
+            raise SpecError("stage_blocks", stage=i, value=n)
+    for name, value in (
+        ("width_multiplier", s.width_multiplier),
+        ("groups", s.groups),
+        ("width_per_group", s.width_per_group),
+        ("num_classes", s.num_classes),
+        ("in_channels", s.in_channels),
+    ):
+        if not isinstance(value, int) or isinstance(value, bool) or value < 1:
+            raise SpecError("positive", field=name, value=value)
+    for w in (*s.widths, s.stem_channels):
+        if not isinstance(w, int) or w < 1:
+            raise SpecError("positive", field="width", value=w)
+    if max(s.stage_widths) * s.expansion > MAX_WIDTH or s.stem_channels > MAX_WIDTH:
+        raise SpecError("too_wide", limit=MAX_WIDTH)
+    if s.in_channels > MAX_WIDTH or s.num_classes > 100_000:
+        raise SpecError("too_wide", limit=MAX_WIDTH)
+    if s.depth > MAX_DEPTH:
+        raise SpecError("too_deep", depth=s.depth, limit=MAX_DEPTH)
+    if s.block == "basic" and (s.groups != 1 or s.width_per_group != 64):
+        raise SpecError("basic_groups")
+    if s.block == "bottleneck":
+        for planes in s.stage_widths:
+            inner = int(planes * (s.width_per_group / 64.0)) * s.groups
+            if inner < s.groups:
+                raise SpecError("groups_width", groups=s.groups, width=inner)
+    if s.shortcut == "A" and s.variant != "preact" and s.plain is False and _channels_shrink(s):
+        raise SpecError("option_a_shrink")
+
+
+def _channels_shrink(s: ResNetSpec) -> bool:
+    """Option A zero-pads channels, so it cannot map a wider input onto a narrower output."""
+    c = s.stem_channels
+    for planes in s.stage_widths:
+        out = planes * s.expansion
+        if out < c:
+            return True
+        c = out
+    return False
+
+
+def nearest_depths(depth: int, step: int) -> tuple[int, ...]:
+    """The valid depths step*n+2 (n >= 1) just below and just above ``depth``."""
+    low = step * ((depth - 2) // step) + 2
+    return (low, low + step) if low >= step + 2 else (step + 2,)
+
+
+def cifar_spec(depth: int, *, block: BlockType = "basic", **overrides: object) -> ResNetSpec:
+    """He et al. 2015 §4.2 CIFAR nets: 3x3 stem, three stages of n blocks, widths 16/32/64."""
+    step = 3 * CONVS_PER_BLOCK[block]  # 6n+2 (basic) or 9n+2 (bottleneck)
+    rule = f"{step}n+2"
+    if not isinstance(depth, int) or depth < step + 2:
+        raise SpecError("depth_too_small", depth=depth, rule=rule, minimum=step + 2)
+    if depth > MAX_DEPTH:
+        raise SpecError("too_deep", depth=depth, limit=MAX_DEPTH)
+    if (depth - 2) % step:
+        low, high = nearest_depths(depth, step)
+        raise SpecError("depth_rule", depth=depth, rule=rule, low=low, high=high)
+    n = (depth - 2) // step
+    base: dict[str, object] = {
+        "name": f"resnet{depth}",
+        "stem": "cifar",
+        "block": block,
+        "layers": (n, n, n),
+        "widths": (16, 32, 64),
+        "shortcut": "A" if block == "basic" else "B",
+        "num_classes": 10,
+    }
+    base.update(overrides)
+    return ResNetSpec(**base)  # type: ignore[arg-type]
+
+
+def imagenet_spec(depth: int, **overrides: object) -> ResNetSpec:
+    """He et al. 2015 Table 1 nets by depth (18, 34, 50, 101, 152)."""
+    if depth not in IMAGENET_LAYERS:
+        raise SpecError("imagenet_depth", depth=depth, options="18, 34, 50, 101, 152")
+    block, layers = IMAGENET_LAYERS[depth]
+    base: dict[str, object] = {"name": f"resnet{depth}", "block": block, "layers": layers}
+    base.update(overrides)
+    return ResNetSpec(**base)  # type: ignore[arg-type]
+
+
+# Presets are dict literals (timm style): the fields that differ from ResNetSpec's defaults.
+PRESETS: Final[dict[str, dict[str, object]]] = {
+    "resnet18": {"block": "basic", "layers": (2, 2, 2, 2)},
+    "resnet34": {"block": "basic", "layers": (3, 4, 6, 3)},
+    "resnet50": {"layers": (3, 4, 6, 3)},
+    "resnet101": {"layers": (3, 4, 23, 3)},
+    "resnet152": {"layers": (3, 8, 36, 3)},
+    # Xie et al. 2017: 32 groups of width 4 in stage 1.
+    "resnext50_32x4d": {"layers": (3, 4, 6, 3), "groups": 32, "width_per_group": 4},
+    # torchvision's wide_resnet50_2 doubles the bottleneck's inner width only.
+    "wide_resnet50_2": {"layers": (3, 4, 6, 3), "width_per_group": 128},
+    **{
+        f"resnet{d}": {
+            "stem": "cifar",
+            "block": "basic",
+            "layers": ((d - 2) // 6,) * 3,
+            "widths": (16, 32, 64),
+            "shortcut": "A",
+            "num_classes": 10,
+        }
+        for d in (20, 32, 44, 56, 110, 1202)
+    },
+    # He et al. 2016 (Identity Mappings), CIFAR: pre-activation bottlenecks, 9n+2.
+    **{
+        f"preact_resnet{d}": {
+            "stem": "cifar",
+            "block": "bottleneck",
+            "layers": ((d - 2) // 9,) * 3,
+            "widths": (16, 32, 64),
+            "variant": "preact",
+            "shortcut": "B",
+            "num_classes": 10,
+        }
+        for d in (164, 1001)
+    },
+}
+
+TORCHVISION_PRESETS: Final = (
+    "resnet18",
+    "resnet34",
+    "resnet50",
+    "resnet101",
+    "resnet152",
+    "resnext50_32x4d",
+    "wide_resnet50_2",
+)
+
+
+def preset(name: str, **overrides: object) -> ResNetSpec:
+    """The preset ``name`` with ``overrides`` applied."""
+    if name not in PRESETS:
+        raise SpecError("unknown_arch", arch=name, options=", ".join(PRESETS))
+    fields = {"name": name, **PRESETS[name], **overrides}
+    return ResNetSpec(**fields)  # type: ignore[arg-type]
+
+
+def spec_from(arch_or_spec: str | ResNetSpec, **overrides: object) -> ResNetSpec:
+    if isinstance(arch_or_spec, ResNetSpec):
+        return arch_or_spec.replace(**overrides) if overrides else arch_or_spec
+    return preset(arch_or_spec, **overrides)

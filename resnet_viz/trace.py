@@ -1,0 +1,387 @@
+"""Shapes, params, MACs and receptive fields of every layer, traced on the meta device (nothing allocated).
+
+The net is built on PyTorch's ``meta`` device, whose tensors carry shapes but no storage, and one forward
+pass runs with hooks on every module. Receptive fields follow every tensor through a thread-local
+``TorchFunctionMode`` (so adds and concatenations between modules are seen too), using
+r_out = r_in + (k - 1) * d * j_in and j_out = j_in * s (Araujo et al. 2019, "Computing Receptive Fields").
+The output is plain records; graphs, tables and plots take these, never modules.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Callable, Iterable
+from dataclasses import asdict, dataclass
+from typing import Any, Literal
+
+import torch
+import torch.nn.functional as F
+from torch import Tensor, nn
+from torch.overrides import TorchFunctionMode
+
+from .blocks import PadShortcut
+from .errors import InputError
+from .spec import ResNetSpec, spec_from
+
+__all__ = [
+    "MAX_INPUT",
+    "BlockRecord",
+    "LayerRecord",
+    "StageRecord",
+    "Totals",
+    "TraceReport",
+    "normalize_size",
+    "trace",
+    "trace_module",
+]
+
+MAX_INPUT = 16384  # pixels per side; meta tensors make even this free, the bound stops typos
+Pair = tuple[int, int]
+ShortcutKind = Literal["identity", "projection", "pad", "none", "concat"]
+_STAGE = re.compile(r"^(layer|denseblock|transition)\d+$")
+_SHAPE_PRESERVING = frozenset({F.batch_norm, F.relu, torch.relu})
+_ELEMENTWISE = frozenset({Tensor.__add__, Tensor.__iadd__, torch.add, Tensor.add})
+
+
+def _same_shape_result(func: Any, args: tuple[Any, ...]) -> bool:
+    """Ops whose meta result is just ``empty_like(args[0])``: batch norm, ReLU, same-shape adds."""
+    if not args or not isinstance(args[0], Tensor) or not args[0].is_meta:
+        return False
+    if func in _SHAPE_PRESERVING:
+        return True
+    return func in _ELEMENTWISE and isinstance(args[1], Tensor) and args[1].shape == args[0].shape
+
+
+@dataclass(frozen=True)
+class LayerRecord:
+    name: str  # qualified module name, "#k" appended on the k-th reuse of a module
+    type: str  # the module's class name: Conv2d, BatchNorm2d, ReLU, ResidualAdd, ...
+    stage: str  # "stem", "layer1".., "head"
+    block: str | None  # the qualified block name ("layer1.0"), None outside blocks
+    role: Literal["main", "shortcut"]
+    kernel: Pair | None
+    stride: Pair | None
+    input_shape: tuple[int, ...]  # (C, H, W) or (F,) without the batch dimension
+    output_shape: tuple[int, ...]
+    params: int
+    macs: int  # multiply-accumulates of one image: convolutions and the classifier
+    rf: Pair  # receptive field (H, W) in input pixels
+    jump: Pair  # distance in input pixels between neighbouring outputs (the total stride)
+    activation_bytes: int  # this layer's output, float32, one image
+
+
+@dataclass(frozen=True)
+class BlockRecord:
+    name: str  # "layer1.0"
+    stage: str
+    type: str  # Bottleneck, BasicBlock, _DenseLayer, ...
+    shortcut: ShortcutKind
+    input_shape: tuple[int, ...]
+    output_shape: tuple[int, ...]
+    params: int
+    macs: int
+    rf: Pair
+    downsamples: bool  # spatial size shrinks in this block
+
+
+@dataclass(frozen=True)
+class StageRecord:
+    name: str  # "stem", "layer1", ...: the side outputs detectors and segmenters tap
+    output_shape: tuple[int, ...]
+    stride: Pair  # output stride relative to the input
+    rf: Pair
+    params: int
+    macs: int
+
+
+@dataclass(frozen=True)
+class Totals:
+    params: int
+    buffers: int
+    macs: int
+    activation_bytes: int
+    depth: int  # convs and linears on the main path
+    layers: int
+
+
+@dataclass(frozen=True)
+class TraceReport:
+    arch: str
+    title: str
+    input_shape: tuple[int, int, int]
+    layers: tuple[LayerRecord, ...]
+    blocks: tuple[BlockRecord, ...]
+    stages: tuple[StageRecord, ...]
+    totals: Totals
+
+    @property
+    def depth(self) -> int:
+        return self.totals.depth
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def normalize_size(size: int | Iterable[int] | None, default: int) -> Pair:
+    """(H, W) from an int, a pair or None; a size outside 1..MAX_INPUT is refused."""
+    if size is None:
+        h = w = default
+    elif isinstance(size, int):
+        h = w = size
+    else:
+        parts = tuple(size)
+        if len(parts) == 1:
+            parts = parts * 2
+        if len(parts) != 2:
+            raise InputError("bad_size", size=parts, limit=MAX_INPUT)
+        h, w = parts
+    for v in (h, w):
+        if isinstance(v, bool) or not isinstance(v, int) or not 1 <= v <= MAX_INPUT:
+            raise InputError("bad_size", size=v, limit=MAX_INPUT)
+    return (h, w)
+
+
+def trace(arch_or_spec: str | ResNetSpec, *, input_size: int | Iterable[int] | None = None) -> TraceReport:
+    """Trace a ResNet (preset name or spec) at ``input_size`` (default 224, or 32 for CIFAR nets)."""
+    from .build import ResNet  # build.py imports trace lazily; this keeps the import graph one-way
+
+    spec = spec_from(arch_or_spec)
+    h, w = normalize_size(input_size, 224 if spec.stem == "imagenet" else 32)
+    if min(h, w) < spec.total_stride:
+        raise InputError("input_too_small", h=h, w=w, stride=spec.total_stride, name=spec.title)
+    with torch.device("meta"):
+        model = ResNet(spec)
+    return trace_module(model, (spec.in_channels, h, w), arch=spec.name, title=spec.title)
+
+
+def _pair(v: int | tuple[int, ...]) -> Pair:
+    return (v, v) if isinstance(v, int) else (int(v[0]), int(v[-1]))
+
+
+def _stage_of(name: str) -> tuple[str | None, str | None]:
+    """("layer2", "layer2.3") for "layer2.3.conv1"; (None, None) outside any stage."""
+    parts = name.split(".")
+    for i, part in enumerate(parts):
+        if _STAGE.match(part):
+            block = ".".join(parts[: i + 2]) if len(parts) > i + 1 else None
+            return part, block
+    return None, None
+
+
+class _Fields(TorchFunctionMode):
+    """Receptive field and jump of every tensor the forward pass makes; thread-local, so sessions don't mix."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.info: dict[int, tuple[Tensor, Pair, Pair]] = {}
+
+    def get(self, t: Any) -> tuple[Pair, Pair] | None:
+        hit = self.info.get(id(t)) if isinstance(t, Tensor) else None
+        return (hit[1], hit[2]) if hit is not None and hit[0] is t else None
+
+    def put(self, t: Tensor, rf: Pair, jump: Pair) -> None:
+        self.info[id(t)] = (t, rf, jump)  # keeps t alive, so ids stay unique
+
+    def merge(self, tensors: Iterable[Any]) -> tuple[Pair, Pair] | None:
+        known = [f for f in map(self.get, tensors) if f is not None]
+        if not known:
+            return None
+        rf = (max(f[0][0] for f in known), max(f[0][1] for f in known))
+        jump = (max(f[1][0] for f in known), max(f[1][1] for f in known))
+        return rf, jump
+
+    def __torch_function__(self, func: Any, types: Any, args: tuple[Any, ...] = (), kwargs: Any = None) -> Any:
+        if _same_shape_result(func, args):
+            out = torch.empty_like(args[0])  # meta kernels for these run slow Python decompositions
+        else:
+            out = func(*args, **(kwargs or {}))
+        if isinstance(out, Tensor) and out.dim() >= 1:
+            ins = [a for a in _flat(args) if isinstance(a, Tensor)]
+            merged = self.merge(ins)
+            if merged is not None and (self.get(out) is None or any(a is out for a in ins)):
+                self.put(out, *merged)
+        return out
+
+
+def _flat(items: Iterable[Any]) -> Iterable[Any]:
+    for item in items:
+        if isinstance(item, (list, tuple)):
+            yield from _flat(item)
+        else:
+            yield item
+
+
+def _window(module: nn.Module, in_hw: Pair, out_hw: Pair) -> tuple[Pair, Pair, Pair] | None:
+    """(kernel, stride, dilation) of a sliding-window module, None for point-wise modules."""
+    if isinstance(module, (nn.Conv2d, nn.MaxPool2d, nn.AvgPool2d)):
+        k, s = _pair(module.kernel_size), _pair(module.stride or module.kernel_size)
+        d = _pair(getattr(module, "dilation", 1))
+        return k, s, d
+    if isinstance(module, (nn.AdaptiveAvgPool2d, nn.AdaptiveMaxPool2d)):
+        s = (max(1, in_hw[0] // out_hw[0]), max(1, in_hw[1] // out_hw[1]))
+        k = (math.ceil(in_hw[0] / out_hw[0]), math.ceil(in_hw[1] / out_hw[1]))
+        return k, s, (1, 1)
+    return None
+
+
+def _macs(module: nn.Module, out_shape: tuple[int, ...]) -> int:
+    if isinstance(module, nn.Conv2d):
+        kh, kw = _pair(module.kernel_size)
+        return math.prod(out_shape) * (module.in_channels // module.groups) * kh * kw
+    if isinstance(module, nn.Linear):
+        return module.in_features * module.out_features
+    return 0
+
+
+def _shortcut_kind(block: nn.Module) -> ShortcutKind:
+    if type(block).__name__ == "_DenseLayer":
+        return "concat"
+    if getattr(block, "add", None) is None:
+        return "none"
+    ds = getattr(block, "downsample", None)
+    if ds is None:
+        return "identity"
+    return "pad" if isinstance(ds, PadShortcut) else "projection"
+
+
+def trace_module(
+    model: nn.Module,
+    input_shape: tuple[int, int, int],
+    *,
+    arch: str = "model",
+    title: str | None = None,
+    stage_of: Callable[[str], tuple[str | None, str | None]] = _stage_of,
+) -> TraceReport:
+    """Trace any meta-device CNN whose stages are named layerN / denseblockN / transitionN."""
+    names = {m: n for n, m in model.named_modules()}
+    fields = _Fields()
+    layers: list[LayerRecord] = []
+    stage_out: dict[str, tuple[Tensor, tuple[int, ...]]] = {}
+    block_io: dict[str, tuple[tuple[int, ...], tuple[int, ...]]] = {}
+    calls: dict[str, int] = {}
+    seen_stage = False
+    x = torch.empty((1, *input_shape), device="meta")  # (1, C, H, W), no storage
+    fields.put(x, (1, 1), (1, 1))
+
+    def on_leaf(module: nn.Module, inputs: tuple[Any, ...], output: Any) -> None:
+        nonlocal seen_stage
+        if not isinstance(output, Tensor) or isinstance(module, nn.Identity):
+            return
+        name = names[module]
+        calls[name] = calls.get(name, 0) + 1
+        label = name if calls[name] == 1 else f"{name}#{calls[name]}"
+        stage, block = stage_of(name)
+        seen_stage = seen_stage or stage is not None
+        stage = stage or ("head" if seen_stage else "stem")
+        src = next(a for a in _flat(inputs) if isinstance(a, Tensor))
+        in_shape, out_shape = tuple(src.shape[1:]), tuple(output.shape[1:])
+        merged = fields.merge(_flat(inputs)) or ((1, 1), (1, 1))
+        rf, jump = merged
+        win = _window(module, in_shape[-2:], out_shape[-2:]) if len(in_shape) == 3 else None  # type: ignore[arg-type]
+        kernel = stride = None
+        if win is not None:
+            kernel, stride, dil = win
+            rf = (rf[0] + (kernel[0] - 1) * dil[0] * jump[0], rf[1] + (kernel[1] - 1) * dil[1] * jump[1])
+            jump = (jump[0] * stride[0], jump[1] * stride[1])
+        fields.put(output, rf, jump)
+        layers.append(
+            LayerRecord(
+                name=label,
+                type=type(module).__name__,
+                stage=stage,
+                block=block,
+                role="shortcut" if ".downsample" in f".{name}" else "main",
+                kernel=kernel,
+                stride=stride,
+                input_shape=in_shape,
+                output_shape=out_shape,
+                params=sum(p.numel() for p in module.parameters(recurse=False)) if calls[name] == 1 else 0,
+                macs=_macs(module, out_shape),
+                rf=rf,
+                jump=jump,
+                activation_bytes=output.numel() * output.element_size(),
+            )
+        )
+
+    def on_container(module: nn.Module, inputs: tuple[Any, ...], output: Any) -> None:
+        name = names[module]
+        if not isinstance(output, Tensor):
+            return
+        src = next(a for a in _flat(inputs) if isinstance(a, Tensor))
+        if _STAGE.match(name.split(".")[-1]):
+            if not stage_out:
+                stage_out["stem"] = (src, tuple(src.shape[1:]))
+            stage_out[name.split(".")[-1]] = (output, tuple(output.shape[1:]))
+        else:
+            block_io[name] = (tuple(src.shape[1:]), tuple(output.shape[1:]))
+
+    handles = []
+    try:
+        for module, name in names.items():
+            if module is model:
+                continue
+            leaf = not any(True for _ in module.children())
+            if leaf:
+                handles.append(module.register_forward_hook(on_leaf))
+            elif _STAGE.match(name.split(".")[-1]) or stage_of(name)[1] == name:
+                handles.append(module.register_forward_hook(on_container))
+        with torch.no_grad(), fields:
+            model(x)
+    finally:
+        for h in handles:
+            h.remove()
+
+    return _report(model, names, layers, stage_out, block_io, fields, input_shape, arch, title or arch)
+
+
+def _report(
+    model: nn.Module,
+    names: dict[nn.Module, str],
+    layers: list[LayerRecord],
+    stage_out: dict[str, tuple[Tensor, tuple[int, ...]]],
+    block_io: dict[str, tuple[tuple[int, ...], tuple[int, ...]]],
+    fields: _Fields,
+    input_shape: tuple[int, int, int],
+    arch: str,
+    title: str,
+) -> TraceReport:
+    by_module = {n: m for m, n in names.items()}
+    by_block: dict[str | None, list[LayerRecord]] = {}
+    by_stage: dict[str, list[LayerRecord]] = {}
+    for r in layers:
+        by_block.setdefault(r.block, []).append(r)
+        by_stage.setdefault(r.stage, []).append(r)
+    blocks: list[BlockRecord] = []
+    for name, (ins, outs) in block_io.items():
+        members = by_block.get(name, [])
+        if not members:
+            continue
+        blocks.append(
+            BlockRecord(
+                name=name,
+                stage=members[0].stage,
+                type=type(by_module[name]).__name__,
+                shortcut=_shortcut_kind(by_module[name]),
+                input_shape=ins,
+                output_shape=outs,
+                params=sum(r.params for r in members),
+                macs=sum(r.macs for r in members),
+                rf=max((r.rf for r in members), key=lambda p: p[0] * p[1]),
+                downsamples=ins[-1] != outs[-1] or ins[-2] != outs[-2],
+            )
+        )
+    stages: list[StageRecord] = []
+    for stage, (tensor, shape) in stage_out.items():
+        rf, jump = fields.get(tensor) or ((1, 1), (1, 1))
+        members = by_stage.get(stage, [])
+        stages.append(StageRecord(stage, shape, jump, rf, sum(r.params for r in members), sum(r.macs for r in members)))
+    totals = Totals(
+        params=sum(p.numel() for p in model.parameters()),
+        buffers=sum(b.numel() for b in model.buffers()),
+        macs=sum(r.macs for r in layers),
+        activation_bytes=sum(r.activation_bytes for r in layers),
+        depth=sum(1 for r in layers if r.role == "main" and r.type in ("Conv2d", "Linear")),
+        layers=len(layers),
+    )
+    return TraceReport(arch, title, input_shape, tuple(layers), tuple(blocks), tuple(stages), totals)
