@@ -13,12 +13,12 @@ __all__ = ["PAGES", "navigation"]
 # (file, title key, icon, url path). The url paths differ from the file names on purpose: Streamlit's
 # AppTest (1.67) reruns a page whose url path equals its file stem without the entry script.
 PAGES: tuple[tuple[str, str, str, str], ...] = (
-    ("pages/home.py", "nav.home", "🏠", "overview"),
-    ("pages/explorer.py", "nav.explorer", "🧭", "architecture"),
-    ("pages/compare.py", "nav.compare", "⚖️", "comparison"),
-    ("pages/gradients.py", "nav.gradients", "📉", "gradient-lab"),
-    ("pages/features.py", "nav.features", "🖼️", "feature-maps"),
-    ("pages/tour.py", "nav.tour", "🎓", "guided-tour"),
+    ("pages/home.py", "nav.home", ":material/home:", "overview"),
+    ("pages/explorer.py", "nav.explorer", ":material/account_tree:", "architecture"),
+    ("pages/compare.py", "nav.compare", ":material/compare_arrows:", "comparison"),
+    ("pages/gradients.py", "nav.gradients", ":material/monitoring:", "gradient-lab"),
+    ("pages/features.py", "nav.features", ":material/image_search:", "feature-maps"),
+    ("pages/tour.py", "nav.tour", ":material/school:", "guided-tour"),
 )
 
 

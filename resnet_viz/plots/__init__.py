@@ -1,0 +1,1 @@
+"""Plotly figures, built from plain records and metrics (never from modules)."""
