@@ -64,6 +64,10 @@ def _peak_mib(name: str, size: int, how: str) -> int:
     return int(out.stdout.strip().splitlines()[-1])
 
 
+def _activation_gib(name: str, size: int) -> float:
+    return trace(name, input_size=size).totals.activation_bytes / 2**30
+
+
 def main() -> None:
     rows = []
     for name, size, device in CASES:
@@ -79,10 +83,11 @@ def main() -> None:
     print(f"trace resnet152: 4096 costs {r4096['trace_s'] / r224['trace_s']:.2f}x what 224 costs")
     peaks = {how: _peak_mib("resnet152", 4096, how) for how in ("trace", "meta")}
     peaks["trace@224"] = _peak_mib("resnet152", 224, "trace")
-    print(f"peak RSS growth over a warmed-up process, resnet152: trace@4096 {peaks['trace']} MiB, "
-          f"trace@224 {peaks['trace@224']} MiB, torchinfo(meta)@4096 {peaks['meta']} MiB; "
-          f"a real float32 forward at 4096 would hold {trace('resnet152', input_size=4096).totals.activation_bytes / 2**30:.0f} GiB "
-          f"of layer outputs")  # fmt: skip
+    print(
+        f"peak RSS growth over a warmed-up process, resnet152: trace@4096 {peaks['trace']} MiB, "
+        f"trace@224 {peaks['trace@224']} MiB, torchinfo(meta)@4096 {peaks['meta']} MiB; "
+        f"a real float32 forward at 4096 would hold {_activation_gib('resnet152', 4096):.0f} GiB of layer outputs"
+    )
     print(json.dumps({"rows": rows, "peak_mib": peaks}))
 
 
