@@ -1,8 +1,5 @@
-"""Compare: placeholder until its issue lands."""
+"""Compare: several nets side by side (He et al. 2015 Table 1, computed), and params and MACs against depth."""
 
-import streamlit as st
+from resnet_viz.ui.compare import render_compare
 
-from resnet_viz.ui.text import tr
-
-st.title(tr("nav.compare"))
-st.info(tr("home.soon"))
+render_compare()

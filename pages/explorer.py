@@ -1,8 +1,5 @@
-"""Explorer: placeholder until its issue lands."""
+"""Architecture explorer: the stage → block → layer graph with a shape on every edge, the layer table, exports."""
 
-import streamlit as st
+from resnet_viz.ui.explorer import render_explorer
 
-from resnet_viz.ui.text import tr
-
-st.title(tr("nav.explorer"))
-st.info(tr("home.soon"))
+render_explorer()

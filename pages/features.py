@@ -1,8 +1,5 @@
-"""Features: placeholder until its issue lands."""
+"""Feature maps: upload a picture and see what every stage of the chosen ResNet and its plain twin sees."""
 
-import streamlit as st
+from resnet_viz.ui.features import render_features
 
-from resnet_viz.ui.text import tr
-
-st.title(tr("nav.features"))
-st.info(tr("home.soon"))
+render_features()

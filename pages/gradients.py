@@ -1,8 +1,5 @@
-"""Gradients: placeholder until its issue lands."""
+"""Gradient-flow lab: a residual net and its plain twin trained side by side, gradient norms live."""
 
-import streamlit as st
+from resnet_viz.ui.gradients import render_gradients
 
-from resnet_viz.ui.text import tr
-
-st.title(tr("nav.gradients"))
-st.info(tr("home.soon"))
+render_gradients()

@@ -1,8 +1,5 @@
-"""Tour: placeholder until its issue lands."""
+"""Guided tour: seven chapters on residual learning, each with a live view from the app."""
 
-import streamlit as st
+from resnet_viz.ui.tour import render_tour
 
-from resnet_viz.ui.text import tr
-
-st.title(tr("nav.tour"))
-st.info(tr("home.soon"))
+render_tour()

@@ -54,6 +54,10 @@ def render_home() -> None:
             for s in report.stages
         ]
     )
+    st.markdown(f"**{tr('explorer.home_graph')}**")
+    from .explorer import draw_graph  # explorer imports this module's helpers; import here to keep it one-way
+
+    draw_graph(sel.spec, sel.input_size, "block", True)
     st.markdown(f"**{tr('home.where_next')}**")
     for path, key, icon, _ in PAGES[1:]:
         st.page_link(path, label=f"{tr(key)} — {tr(key + '_blurb')}", icon=icon)

@@ -3,6 +3,8 @@ and mirrored in the URL's query parameters so a link reopens the same view."""
 
 from __future__ import annotations
 
+import functools
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -11,7 +13,7 @@ import streamlit as st
 from ..build import pick_device
 from ..choices import make_spec, parse_ints
 from ..errors import InputError, UserError
-from ..i18n import LANGS, t
+from ..i18n import LANGS, Lang, t
 from ..spec import PRESETS, ResNetSpec, preset
 from ..trace import normalize_size
 from .text import lang, net_title, tr
@@ -114,8 +116,14 @@ def language_picker() -> None:
     )
 
 
-def _arch_label(name: str) -> str:
-    return tr("sidebar.arch_option", name=name, depth=preset(name).depth)
+def _label(prefix: str) -> Callable[[str], str]:
+    """A format_func with the language bound now: AppTest calls format_funcs after the run, outside it."""
+    code = lang()
+    return lambda v: t(f"{prefix}{v}", code)
+
+
+def _arch_label(name: str, code: Lang | None = None) -> str:
+    return t("sidebar.arch_option", code or lang(), name=name, depth=preset(name).depth)
 
 
 def _current_spec() -> ResNetSpec:
@@ -157,15 +165,15 @@ def _input_size(text: str) -> tuple[int, int] | None:
 
 def _custom_widgets() -> None:
     sb = st.sidebar
-    sb.selectbox(tr("sidebar.family"), _CHOICES["family"], key="family", format_func=lambda v: tr(f"family.{v}"))
+    sb.selectbox(tr("sidebar.family"), _CHOICES["family"], key="family", format_func=_label("family."))
     sb.radio(
         tr("sidebar.define_by"),
         _CHOICES["define_by"],
         key="define_by",
         horizontal=True,
-        format_func=lambda v: tr(f"sidebar.define_{v}"),
+        format_func=_label("sidebar.define_"),
     )
-    sb.selectbox(tr("sidebar.block"), _CHOICES["block"], key="block", format_func=lambda v: tr(f"block.{v}"))
+    sb.selectbox(tr("sidebar.block"), _CHOICES["block"], key="block", format_func=_label("block."))
     if st.session_state["define_by"] == "depth":
         sb.number_input(
             tr("sidebar.depth"), min_value=1, max_value=5000, step=1, key="depth", help=tr("sidebar.depth_help")
@@ -195,19 +203,17 @@ def sidebar() -> Selection:
         _CHOICES["net_mode"],
         key="net_mode",
         horizontal=True,
-        format_func=lambda v: tr(f"sidebar.mode_{v}"),
+        format_func=_label("sidebar.mode_"),
     )
     if st.session_state["net_mode"] == "preset":
-        sb.selectbox(tr("sidebar.arch"), _CHOICES["arch"], key="arch", format_func=_arch_label)
+        sb.selectbox(
+            tr("sidebar.arch"), _CHOICES["arch"], key="arch", format_func=functools.partial(_arch_label, code=lang())
+        )
     else:
         _custom_widgets()
     with sb.expander(tr("sidebar.options"), expanded=False):
-        st.selectbox(
-            tr("sidebar.variant"), _CHOICES["variant"], key="variant", format_func=lambda v: tr(f"variant.{v}")
-        )
-        st.selectbox(
-            tr("sidebar.shortcut"), _CHOICES["shortcut"], key="shortcut", format_func=lambda v: tr(f"shortcut.{v}")
-        )
+        st.selectbox(tr("sidebar.variant"), _CHOICES["variant"], key="variant", format_func=_label("variant."))
+        st.selectbox(tr("sidebar.shortcut"), _CHOICES["shortcut"], key="shortcut", format_func=_label("shortcut."))
         st.checkbox(tr("sidebar.batch_norm"), key="batch_norm")
     sb.checkbox(tr("sidebar.plain"), key="plain", help=tr("sidebar.plain_help"))
     sb.text_input(

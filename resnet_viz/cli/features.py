@@ -1,0 +1,92 @@
+"""`python -m resnet_viz features`: a picture through a ResNet; each stage's top channels as PNG grids."""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+
+from ..errors import InputError
+from ..features import FeatureResult, capture, mean_overlay, montage, to_png
+from ..images import load_image, preprocess
+from ..weights import WeightsInfo, load_model
+from .common import add_spec_flags, positive_int, spec_from_args
+
+__all__ = ["features_json", "register"]
+
+
+def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+    p = sub.add_parser("features", help="feature maps of every stage for one image, as PNG grids")
+    add_spec_flags(p, input_size=False)
+    p.add_argument("--image", required=True, help="JPEG, PNG, WebP, BMP, TIFF or GIF (first frame)")
+    p.add_argument("--input-size", type=positive_int, default=224, help="center-crop size (default 224)")
+    p.add_argument("--weights", default="imagenet", help="random, imagenet (falls back to random offline), or a file")
+    p.add_argument("--top-k", type=positive_int, default=16, help="channels per grid, by mean activation")
+    p.add_argument("--blocks", action="store_true", help="every block too, not only the stem and stages")
+    p.add_argument("--out-dir", type=Path, help="write <stage>.png grids and <stage>_mean.png overlays here")
+    p.add_argument("--json", action="store_true", help="print one JSON object")
+    p.set_defaults(run=run)
+
+
+def _weights_label(info: WeightsInfo) -> str:
+    if info.source == "imagenet":
+        return info.detail
+    if info.source == "file":
+        return f"file:{info.detail}"
+    return "random" if info.fallback is None else f"random ({info.fallback})"
+
+
+def features_json(
+    arch: str, info: WeightsInfo, input_shape: tuple[int, ...], result: FeatureResult, k: int
+) -> dict[str, object]:
+    """The --json object: what was used, each stage's shape, mean and top channels, and the prediction."""
+    out: dict[str, object] = {
+        "arch": arch,
+        "weights": _weights_label(info),
+        "input_shape": list(input_shape),
+        "stages": [
+            {"name": a.name, "shape": list(a.shape), "mean": a.mean, "top_channels": list(a.top(k))}
+            for a in result.activations
+        ],
+    }
+    if info.pretrained and not info.classifier_reset:
+        out["prediction"] = [
+            {"index": p.index, "label": p.label, "probability": p.probability}
+            for p in result.predictions(5, info.categories)
+        ]
+    return out
+
+
+def run(a: argparse.Namespace) -> int:
+    spec = spec_from_args(a)
+    path = Path(a.image)
+    if not path.is_file():
+        raise InputError("image_missing", path=str(path))
+    pre = preprocess(load_image(path.read_bytes()), size=a.input_size)
+    if a.weights in ("random", "imagenet"):
+        model, info = load_model(spec, a.weights)
+    else:
+        ckpt = Path(a.weights)
+        if not ckpt.is_file():
+            raise InputError("checkpoint_missing_file", path=str(ckpt))
+        model, info = load_model(spec, "file", checkpoint=(ckpt.name, ckpt.read_bytes()))
+    result = capture(model, pre.tensor, blocks=a.blocks)
+    if a.out_dir is not None:
+        a.out_dir.mkdir(parents=True, exist_ok=True)
+        for rec in result.activations:
+            (a.out_dir / f"{rec.name}.png").write_bytes(to_png(montage(rec, rec.top(a.top_k))))
+            if rec.kind != "block":
+                (a.out_dir / f"{rec.name}_mean.png").write_bytes(to_png(mean_overlay(pre.cropped, rec)))
+    if a.json:
+        print(json.dumps(features_json(spec.name, info, tuple(pre.tensor.shape[1:]), result, a.top_k)))
+    else:
+        print(f"{spec.title}  weights: {_weights_label(info)}  input {'×'.join(map(str, pre.tensor.shape[1:]))}")
+        for rec in result.activations:
+            shape = "×".join(map(str, rec.shape))
+            print(f"  {rec.name:<10} {shape:>12}  mean {rec.mean:8.4f}  top {list(rec.top(min(a.top_k, 5)))}")
+        if info.pretrained and not info.classifier_reset:
+            for p in result.predictions(5, info.categories):
+                print(f"  {p.probability:6.1%}  {p.label}")
+        if a.out_dir is not None:
+            print(f"grids written to {a.out_dir}")
+    return 0

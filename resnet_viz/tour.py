@@ -1,0 +1,233 @@
+"""The guided tour as data: its chapters, and the numbers each chapter's text quotes, computed by the app.
+
+A chapter is a record (key, view kind, number of questions); its words live in ``locales/*/tour.toml``
+under ``tour.<key>.*``. The ``*_facts`` functions return plain records whose fields fill the text's
+placeholders, so every number a student reads comes from the tracer, not from a typed-in constant.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Final, Literal
+
+from .spec import IMAGENET_LAYERS, ResNetSpec, preset
+from .sweep import SweepConfig, SweepCurve
+from .trace import BlockRecord, TraceReport, trace
+
+__all__ = [
+    "BASIC_DEMO",
+    "BOTTLENECK_DEMO",
+    "CHAPTERS",
+    "END_WINDOW",
+    "LIVE_SWEEP",
+    "PAPER_GFLOPS",
+    "SHIPPED_SWEEP",
+    "SWEEP_FILE",
+    "WIDE_BASIC_DEMO",
+    "BlockFacts",
+    "Chapter",
+    "FamilyRow",
+    "ShortcutRow",
+    "SweepEnd",
+    "ViewKind",
+    "block_facts",
+    "chapter_index",
+    "curves_to_json",
+    "family_rows",
+    "load_curves",
+    "shortcut_rows",
+    "sweep_ends",
+    "v1_vs_v15",
+]
+
+ViewKind = Literal["depth_sweep", "blocks", "shortcuts", "gradients", "family", "features", "dense"]
+
+
+@dataclass(frozen=True)
+class Chapter:
+    """One stop of the tour: ``key`` is its URL value (``?chapter=key``) and its prefix in the locale files."""
+
+    key: str
+    view: ViewKind
+    questions: int  # the text has tour.<key>.q1 .. q<questions>
+
+
+CHAPTERS: Final[tuple[Chapter, ...]] = (
+    Chapter("degradation", "depth_sweep", 2),
+    Chapter("block", "blocks", 2),
+    Chapter("shortcuts", "shortcuts", 2),
+    Chapter("gradients", "gradients", 2),
+    Chapter("family", "family", 2),
+    Chapter("features", "features", 2),
+    Chapter("dense", "dense", 2),
+)
+
+# He et al. 2015, Table 1, last row: FLOPs (they count multiply-adds) of the ImageNet nets, in 1e9.
+PAPER_GFLOPS: Final[dict[int, float]] = {18: 1.8, 34: 3.6, 50: 3.8, 101: 7.6, 152: 11.3}
+
+
+def chapter_index(key: str | None) -> int:
+    """The position of the chapter ``key``; 0 (the first) for None or an unknown key."""
+    for i, ch in enumerate(CHAPTERS):
+        if ch.key == key:
+            return i
+    return 0
+
+
+# -- chapter 2: the residual block ------------------------------------------------------------------
+
+
+# One-block nets (an ImageNet stem, one block, the head), so a block can be drawn layer by layer.
+BASIC_DEMO: Final = ResNetSpec(block="basic", layers=(1,), widths=(64,), num_classes=1000)
+BOTTLENECK_DEMO: Final = ResNetSpec(block="bottleneck", layers=(1,), widths=(64,), stem_width=256)
+WIDE_BASIC_DEMO: Final = ResNetSpec(block="basic", layers=(1,), widths=(256,), stem_width=256)
+
+
+@dataclass(frozen=True)
+class BlockFacts:
+    """A basic block, a bottleneck and a basic block as wide as the bottleneck, at one input size.
+
+    Each is ``layer1.0`` of a one-block net whose stem gives it the input ResNet-34's and ResNet-50's
+    ``layer1.1`` see, so the numbers are theirs.
+    """
+
+    input_shape: tuple[int, int, int]
+    basic: BlockRecord  # two 3x3 convs on 64 channels
+    bottleneck: BlockRecord  # 1x1 256->64, 3x3 64->64, 1x1 64->256
+    wide_basic: BlockRecord  # two 3x3 convs on 256 channels: what the bottleneck replaces
+    basic_report: TraceReport
+    bottleneck_report: TraceReport
+
+    @property
+    def bottleneck_inner(self) -> int:
+        return self.bottleneck.output_shape[0] // BOTTLENECK_DEMO.expansion
+
+    @property
+    def saving(self) -> float:
+        """How many times fewer MACs the bottleneck needs than two 3x3 convs at its in/out width."""
+        return self.wide_basic.macs / self.bottleneck.macs
+
+
+def block_facts(*, input_size: int | tuple[int, int] | None = None) -> BlockFacts:
+    """Trace the three one-block nets at ``input_size`` (default 224)."""
+    basic = trace(BASIC_DEMO, input_size=input_size)
+    bottle = trace(BOTTLENECK_DEMO, input_size=input_size)
+    wide = trace(WIDE_BASIC_DEMO, input_size=input_size)
+    return BlockFacts(basic.input_shape, basic.blocks[0], bottle.blocks[0], wide.blocks[0], basic, bottle)
+
+
+# -- chapter 3: shortcuts when shapes change -------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ShortcutRow:
+    option: Literal["A", "B", "C"]
+    params: int
+    macs: int
+    shortcut_params: int  # parameters on the shortcut paths alone
+    projections: int  # blocks with a 1x1 projection on the shortcut
+
+
+def shortcut_rows(
+    arch: str = "resnet34", *, input_size: int | tuple[int, int] | None = None
+) -> tuple[ShortcutRow, ...]:
+    """He et al. 2015 Table 3 compares options A, B and C on ResNet-34: their cost, traced."""
+    rows = []
+    for option in ("A", "B", "C"):
+        r = trace(preset(arch, shortcut=option), input_size=input_size)
+        rows.append(
+            ShortcutRow(
+                option=option,  # type: ignore[arg-type]
+                params=r.totals.params,
+                macs=r.totals.macs,
+                shortcut_params=sum(x.params for x in r.layers if x.role == "shortcut"),
+                projections=sum(1 for b in r.blocks if b.shortcut == "projection"),
+            )
+        )
+    return tuple(rows)
+
+
+# -- chapter 5: the family -------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class FamilyRow:
+    name: str
+    depth: int
+    block: str
+    layers: tuple[int, ...]
+    params: int
+    macs: int
+    macs_v1: int
+    paper_gflops: float
+
+
+def family_rows(*, input_size: int | tuple[int, int] | None = None) -> tuple[FamilyRow, ...]:
+    """He et al. 2015 Table 1, computed: ResNet-18..152 as torchvision builds them (v1.5) and as the paper (v1)."""
+    rows = []
+    for depth, (block, layers) in IMAGENET_LAYERS.items():
+        name = f"resnet{depth}"
+        r = trace(name, input_size=input_size)
+        v1 = trace(preset(name, variant="v1"), input_size=input_size)
+        rows.append(FamilyRow(name, r.depth, block, layers, r.totals.params, r.totals.macs, v1.totals.macs,
+                              PAPER_GFLOPS[depth]))  # fmt: skip
+    return tuple(rows)
+
+
+def v1_vs_v15(rows: tuple[FamilyRow, ...]) -> tuple[int, int]:
+    """ResNet-50's MACs as the paper built it (v1) and as torchvision does (v1.5)."""
+    r50 = next(r for r in rows if r.name == "resnet50")
+    return r50.macs_v1, r50.macs
+
+
+# -- chapter 1: the degradation problem --------------------------------------------------------------
+
+SWEEP_FILE: Final = Path(__file__).parent / "assets" / "sweep_curves.json"
+# He et al. 2015 Fig. 1 compares plain-20 and plain-56 on CIFAR-10; the shipped run trains those depths,
+# plain and residual, on the lab's embedded synthetic set (no download) with its defaults.
+SHIPPED_SWEEP: Final = SweepConfig(depths=(20, 56), steps=100, batch_size=16, dataset="synthetic")
+LIVE_SWEEP: Final = dataclasses.replace(SHIPPED_SWEEP, steps=25)  # the button: a minute or two on a CPU
+
+
+def curves_to_json(config: SweepConfig, curves: tuple[SweepCurve, ...]) -> dict[str, object]:
+    """The shipped file's document: the settings that made the curves, and each net's loss (4 digits)."""
+    return {
+        "generator": "scripts/precompute_sweep.py",
+        "config": {**dataclasses.asdict(config), "depths": list(config.depths)},
+        "curves": [
+            {"depth": c.depth, "plain": c.plain, "title": c.title, "loss": [round(v, 4) for v in c.loss]}
+            for c in curves
+        ],
+    }
+
+
+def load_curves(path: Path = SWEEP_FILE) -> tuple[SweepConfig, tuple[SweepCurve, ...]]:
+    """The shipped sweep: its settings and curves."""
+    doc = json.loads(path.read_text(encoding="utf-8"))
+    cfg = dict(doc["config"])
+    config = SweepConfig(**{**cfg, "depths": tuple(cfg["depths"])})
+    curves = tuple(SweepCurve(c["depth"], c["plain"], c["title"], tuple(c["loss"])) for c in doc["curves"])
+    return config, curves
+
+
+@dataclass(frozen=True)
+class SweepEnd:
+    """Where one curve ends: the mean training loss of its last ``window`` steps."""
+
+    depth: int
+    plain: bool
+    title: str
+    final_loss: float
+
+
+END_WINDOW: Final = 20  # steps averaged at the end of a curve
+
+
+def sweep_ends(curves: tuple[SweepCurve, ...], *, window: int = END_WINDOW) -> tuple[SweepEnd, ...]:
+    """The end of every curve, averaged over a window so one noisy batch does not decide."""
+    return tuple(
+        SweepEnd(c.depth, c.plain, c.title, sum(c.loss[-window:]) / len(c.loss[-window:])) for c in curves if c.loss
+    )

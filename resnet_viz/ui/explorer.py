@@ -1,0 +1,192 @@
+"""The architecture explorer: the graph at three levels (optionally beside its plain twin), the layer table,
+the side outputs and the exports."""
+
+from __future__ import annotations
+
+import functools
+from typing import Final
+
+import streamlit as st
+
+from ..errors import UserError
+from ..export import MIME, graph_bytes, layer_rows, table_csv, table_json
+from ..graph import FOLD_ABOVE, LEVELS, Level, block_runs, build_graph, node_count, should_fold
+from ..i18n import Lang
+from ..spec import ResNetSpec
+from ..trace import TraceReport
+from .cache import cached_trace
+from .home import stage_table, totals_row
+from .sidebar import current
+from .text import lang, say_error, tr
+
+__all__ = ["MAX_DRAWN", "cached_dot", "draw_graph", "render_explorer", "resolve_fold", "stage_rows"]
+
+# A browser lays out a few thousand graphviz nodes slowly and the result cannot be read; above this the
+# graph is drawn folded whatever the fold setting says (ResNet-1202's layer graph has 3,600 nodes).
+MAX_DRAWN: Final = 1500
+FOLD_CHOICES: Final = ("auto", "on", "off")
+
+
+def resolve_fold(report: TraceReport, level: Level, choice: str) -> tuple[bool, bool]:
+    """(fold, forced): the fold setting applied, and whether the graph was too big to draw unfolded."""
+    if choice == "auto":
+        return should_fold(report, level), False
+    if choice == "off" and level != "stage" and node_count(report, level, fold=False) > MAX_DRAWN:
+        return True, True
+    return choice == "on", False
+
+
+@st.cache_data(max_entries=64, show_spinner=False)
+def cached_dot(spec: ResNetSpec, input_size: tuple[int, int] | None, level: Level, fold: bool, lang: Lang) -> str:
+    """The graph's DOT source, keyed by the frozen spec, the input size, the level, folding and language."""
+    return build_graph(cached_trace(spec, input_size), level=level, fold=fold, lang=lang).source
+
+
+@st.cache_data(max_entries=16, show_spinner=False)
+def _rendered(dot: str, fmt: str) -> bytes:
+    return graph_bytes(dot, fmt)
+
+
+def draw_graph(spec: ResNetSpec, input_size: tuple[int, int] | None, level: Level, fold: bool) -> str:
+    """Draw the graph in the page and return its DOT source."""
+    dot = cached_dot(spec, input_size, level, fold, lang())
+    st.graphviz_chart(dot, width="content")
+    return dot
+
+
+def stage_rows(report: TraceReport) -> list[dict[str, object]]:
+    """The side outputs: each stage's output shape and stride at this input size."""
+    return [
+        {
+            tr("col.stage"): s.name,
+            tr("col.output"): "×".join(map(str, s.output_shape)),
+            tr("col.stride"): s.stride[0],
+            tr("col.rf"): f"{s.rf[0]}×{s.rf[1]}",
+        }
+        for s in report.stages
+    ]
+
+
+def _controls() -> tuple[Level, str, bool]:
+    c = st.columns([2, 2, 3])
+    level = c[0].radio(
+        tr("explorer.level"),
+        LEVELS,
+        index=1,
+        key="explorer_level",
+        horizontal=True,
+        format_func=lambda v: tr(f"explorer.level_{v}"),
+    )
+    fold = c[1].radio(
+        tr("explorer.fold"),
+        FOLD_CHOICES,
+        key="explorer_fold",
+        horizontal=True,
+        format_func=lambda v: tr(f"explorer.fold_{v}"),
+        help=tr("explorer.fold_help", limit=FOLD_ABOVE),
+    )
+    twin = c[2].checkbox(tr("explorer.twin"), key="explorer_twin", help=tr("explorer.twin_help"))
+    return level, fold, twin
+
+
+def _exports(report: TraceReport, dot: str, stage: str | None) -> None:
+    st.markdown(f"**{tr('explorer.export_heading')}**")
+    c = st.columns(5)
+    base = f"{report.arch}_{report.input_shape[1]}x{report.input_shape[2]}"
+    for i, fmt in enumerate(("dot", "svg", "png")):
+        c[i].download_button(
+            tr(f"explorer.export_{fmt}"),
+            data=dot.encode("utf-8") if fmt == "dot" else functools.partial(_rendered, dot, fmt),
+            file_name=f"{base}.{'gv' if fmt == 'dot' else fmt}",
+            mime=MIME[fmt],
+            key=f"explorer_export_{fmt}",
+            on_click="ignore",
+            icon=":material/download:",
+        )
+    c[3].download_button(
+        tr("explorer.export_csv"),
+        data=lambda: table_csv(report, stage=stage),
+        file_name=f"{base}_layers.csv",
+        mime=MIME["csv"],
+        key="explorer_export_csv",
+        on_click="ignore",
+        icon=":material/table:",
+    )
+    c[4].download_button(
+        tr("explorer.export_json"),
+        data=lambda: table_json(report, stage=stage),
+        file_name=f"{base}_layers.json",
+        mime=MIME["json"],
+        key="explorer_export_json",
+        on_click="ignore",
+        icon=":material/data_object:",
+    )
+
+
+def _layer_table(report: TraceReport) -> str | None:
+    st.subheader(tr("explorer.table_heading"))
+    options = ["all", *dict.fromkeys(x.stage for x in report.layers)]
+    if st.session_state.get("explorer_stage") not in options:
+        st.session_state["explorer_stage"] = "all"
+    choice = st.selectbox(
+        tr("explorer.stage_filter"),
+        options,
+        key="explorer_stage",
+        format_func=lambda v: tr("explorer.stage_all") if v == "all" else v,
+    )
+    stage = None if choice == "all" else choice
+    rows = layer_rows(report, stage=stage)
+    table = [
+        {
+            tr("explorer.col_layer"): r["name"],
+            tr("explorer.col_type"): r["type"],
+            tr("explorer.col_stage"): r["stage"],
+            tr("explorer.col_kernel"): f"{r['kernel']} /{r['stride']}" if r["kernel"] else "",
+            tr("explorer.col_output"): r["output_shape"],
+            tr("explorer.col_params"): r["params"],
+            tr("explorer.col_macs"): r["macs"],
+            tr("explorer.col_rf"): r["receptive_field"],
+        }
+        for r in rows
+    ]
+    st.caption(tr("explorer.layers_shown", shown=len(rows), total=len(report.layers)))
+    st.dataframe(table, hide_index=True, width="stretch", height=420, key="explorer_table")
+    return stage
+
+
+def render_explorer() -> None:
+    st.title(tr("explorer.title"))
+    st.caption(tr("explorer.intro"))
+    sel = current()
+    if sel.error is not None or sel.spec is None:
+        if sel.error is not None:
+            say_error(sel.error)
+        return
+    level, fold_choice, twin = _controls()
+    try:
+        report = cached_trace(sel.spec, sel.input_size)
+        twin_report = cached_trace(sel.spec.twin(), sel.input_size) if twin else None
+    except UserError as e:
+        say_error(e)
+        return
+    totals_row(report.totals.params, report.totals.macs, report.depth, report.stages[-1].rf)
+    fold, forced = resolve_fold(report, level, fold_choice)
+    if forced:
+        st.info(tr("explorer.too_big", nodes=node_count(report, level, fold=False), limit=MAX_DRAWN))
+    elif fold and level != "stage":
+        runs = sum(1 for r in block_runs(report, fold=True) if r.count > 1)
+        st.caption(tr("explorer.folded_note", runs=runs))
+    if twin_report is not None:
+        specs = sorted((sel.spec, sel.spec.twin()), key=lambda s: s.plain)  # residual left, plain right
+        dots: dict[ResNetSpec, str] = {}
+        for col, spec in zip(st.columns(2), specs):
+            with col:
+                st.markdown(f"**{tr('explorer.plain_heading' if spec.plain else 'explorer.residual_heading')}**")
+                dots[spec] = draw_graph(spec, sel.input_size, level, fold)
+        dot = dots[sel.spec]
+    else:
+        dot = draw_graph(sel.spec, sel.input_size, level, fold)
+    stage = _layer_table(report)
+    _exports(report, dot, stage)
+    st.subheader(tr("explorer.side_heading"))
+    stage_table(stage_rows(report))

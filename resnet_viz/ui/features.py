@@ -1,0 +1,356 @@
+"""The feature-map page: a picture through the chosen ResNet and its plain twin, stage by stage, with Grad-CAM."""
+
+from __future__ import annotations
+
+import hashlib
+import threading
+
+import streamlit as st
+from PIL import Image
+
+from ..build import ResNet
+from ..errors import UserError
+from ..features import FeatureResult, capture, channel_image, heat_overlay, mean_overlay, montage, to_png
+from ..gradcam import CamRecord, gradcam, tap_names
+from ..images import IMAGENET_MEAN, IMAGENET_STD, Preprocessed, load_image, preprocess, resize_size
+from ..samples import SAMPLES, sample_bytes
+from ..spec import ResNetSpec
+from ..weights import WeightsInfo, load_model, twin_of
+from .sidebar import current
+from .text import net_title, say_error, tr
+
+__all__ = ["render_features"]
+
+SIZES = (32, 64, 96, 128, 160, 224, 288, 384, 448, 512)
+IMAGE_TYPES = ["jpg", "jpeg", "png", "webp", "bmp", "tif", "tiff", "gif"]
+WEIGHT_CHOICES = ("imagenet", "random", "file")
+DEFAULTS: dict[str, object] = {
+    "feat_source": "sample",
+    "feat_sample": "cat",
+    "feat_size": 224,
+    "feat_weights": "imagenet",
+    "feat_k": 16,
+    "feat_blocks": False,
+    "feat_twin": True,
+}
+Models = tuple[ResNet, ResNet, WeightsInfo, threading.Lock]
+
+
+@st.cache_resource(max_entries=3, show_spinner=False)
+def _models(spec: ResNetSpec, weights: str, ckpt_key: str, _ckpt: tuple[str, bytes] | None, device: str) -> Models:
+    """The residual net with its weights, its plain twin, and a lock: hooks on a shared model need one at a time."""
+    model, info = load_model(spec, weights, checkpoint=_ckpt, device=device)  # type: ignore[arg-type]
+    return model, twin_of(model), info, threading.Lock()
+
+
+@st.cache_data(max_entries=8, show_spinner=False)
+def _picture(data: bytes, size: int) -> tuple[Preprocessed, Image.Image]:
+    """The preprocessing steps and a thumbnail of the upright original."""
+    img = load_image(data)
+    pre = preprocess(img, size=size)
+    img.thumbnail((512, 512))
+    return pre, img
+
+
+@st.cache_data(max_entries=6, show_spinner=False)
+def _features(key: tuple[object, ...], plain: bool, _models: Models, _pre: Preprocessed, blocks: bool) -> FeatureResult:
+    model, twin, _, lock = _models
+    with lock:
+        return capture(twin if plain else model, _pre.tensor.to(next(model.parameters()).device), blocks=blocks)
+
+
+@st.cache_data(max_entries=16, show_spinner=False)
+def _cam(key: tuple[object, ...], plain: bool, _models: Models, _pre: Preprocessed, tap: str, cls: int) -> CamRecord:
+    model, twin, _, lock = _models
+    with lock:
+        x = _pre.tensor.to(next(model.parameters()).device)
+        return gradcam(twin if plain else model, x, tap=tap, class_index=None if cls < 0 else cls)
+
+
+def _init() -> None:
+    """Defaults where missing; re-assigning keeps the value of a widget this run does not draw."""
+    for key, value in DEFAULTS.items():
+        st.session_state[key] = st.session_state.get(key, value)
+
+
+def _image_bytes() -> tuple[bytes | None, str]:
+    """The chosen picture's bytes and a name for files; None while the uploader is empty."""
+    c1, c2 = st.columns([1, 2])
+    c1.radio(
+        tr("feat.source"),
+        ("sample", "upload"),
+        key="feat_source",
+        format_func=lambda v: tr(f"feat.source_{v}"),
+        horizontal=True,
+    )
+    if st.session_state["feat_source"] == "sample":
+        name = c2.selectbox(
+            tr("feat.sample"), tuple(SAMPLES), key="feat_sample", format_func=lambda v: tr(f"feat.sample_{v}")
+        )
+        return sample_bytes(str(name)), str(name)
+    up = c2.file_uploader(tr("feat.upload"), type=IMAGE_TYPES, key="feat_upload", help=tr("feat.upload_help"))
+    if up is None:
+        return None, ""
+    return up.getvalue(), up.name.rsplit(".", 1)[0][:40] or "image"
+
+
+def _weights_controls() -> tuple[str, tuple[str, bytes] | None, str]:
+    c1, c2, c3, c4 = st.columns([2, 2, 2, 2])
+    c1.select_slider(tr("feat.size"), SIZES, key="feat_size", help=tr("feat.size_help"))
+    c2.radio(tr("feat.weights"), WEIGHT_CHOICES, key="feat_weights", format_func=lambda v: tr(f"feat.weights_{v}"))
+    c3.slider(tr("feat.k"), min_value=1, max_value=64, step=1, key="feat_k", help=tr("feat.k_help"))
+    c4.checkbox(tr("feat.blocks"), key="feat_blocks", help=tr("feat.blocks_help"))
+    c4.checkbox(tr("feat.twin"), key="feat_twin", help=tr("feat.twin_help"))
+    choice = str(st.session_state["feat_weights"])
+    if choice != "file":
+        return choice, None, ""
+    up = st.file_uploader(
+        tr("feat.ckpt"), type=["pth", "pt", "bin", "safetensors"], key="feat_ckpt", help=tr("feat.ckpt_help")
+    )
+    if up is None:
+        return choice, None, ""
+    return choice, (up.name, up.getvalue()), f"{up.name}:{up.file_id}"
+
+
+def _banner(info: WeightsInfo, spec: ResNetSpec) -> None:
+    if info.source == "imagenet":
+        st.success(tr("feat.banner_imagenet", detail=info.detail), icon=":material/verified:")
+        if info.classifier_reset:
+            st.info(tr("feat.banner_reset", n=spec.num_classes), icon=":material/restart_alt:")
+    elif info.source == "file":
+        st.success(tr("feat.banner_file", name=info.detail), icon=":material/upload_file:")
+    elif info.fallback == "offline":
+        st.warning(tr("feat.banner_offline"), icon=":material/cloud_off:")
+    elif info.fallback == "no_preset":
+        st.warning(tr("feat.banner_no_preset", title=net_title(spec)), icon=":material/info:")
+    else:
+        st.info(tr("feat.banner_random"), icon=":material/casino:")
+
+
+def _preprocessing(pre: Preprocessed, original: Image.Image) -> None:
+    st.subheader(tr("feat.prep_heading"))
+    c = st.columns(3)
+    w, h = pre.original_size
+    c[0].image(original, caption=tr("feat.prep_original", w=w, h=h), width="stretch")
+    rw, rh = pre.resized.size
+    c[1].image(pre.resized, caption=tr("feat.prep_resized", short=resize_size(pre.crop), w=rw, h=rh), width="stretch")
+    c[2].image(pre.cropped, caption=tr("feat.prep_cropped", n=pre.crop), width="stretch")
+    st.caption(
+        tr("feat.prep_normalize", mean=", ".join(map(str, IMAGENET_MEAN)), std=", ".join(map(str, IMAGENET_STD)))
+    )
+
+
+def _predictions(result: FeatureResult, info: WeightsInfo) -> None:
+    if not info.pretrained or info.classifier_reset:
+        return
+    st.subheader(tr("feat.top5"))
+    rows = [
+        {
+            tr("feat.col_rank"): i + 1,
+            tr("feat.col_class"): p.label,
+            tr("feat.col_index"): p.index,
+            tr("feat.col_prob"): f"{p.probability:.1%}",
+        }
+        for i, p in enumerate(result.predictions(5, info.categories))
+    ]
+    st.dataframe(rows, hide_index=True, width="stretch")
+
+
+def _grids(nets: list[tuple[str, FeatureResult]], k: int, stem: str) -> None:
+    st.subheader(tr("feat.grids_heading", k=k))
+    st.caption(tr("feat.grids_help"))
+    first = nets[0][1]
+    for i, rec in enumerate(first.activations):
+        st.markdown(f"**{rec.name}** · " + tr("feat.shape", c=rec.shape[0], h=rec.shape[1], w=rec.shape[2]))
+        cols = st.columns(len(nets))
+        for j, (title, result) in enumerate(nets):
+            r = result.activations[i]
+            top = r.top(k)
+            png = to_png(montage(r, top))
+            cols[j].image(
+                png,
+                caption=tr(
+                    "feat.grid_caption",
+                    net=title,
+                    lo=r.vmin,
+                    hi=r.vmax,
+                    mean=r.mean,
+                    channels=", ".join(map(str, top[:8])) + (" …" if len(top) > 8 else ""),
+                ),
+            )
+            cols[j].download_button(
+                tr("feat.download"),
+                png,
+                file_name=f"{stem}_{r.name}_{j}.png",
+                mime="image/png",
+                key=f"feat_dl_grid_{r.name}_{j}",
+                on_click="ignore",
+                icon=":material/download:",
+            )
+
+
+def _overlays(nets: list[tuple[str, FeatureResult]], pre: Preprocessed, stem: str) -> None:
+    st.subheader(tr("feat.mean_heading"))
+    st.caption(tr("feat.mean_help"))
+    for j, (title, result) in enumerate(nets):
+        stages = result.stages()
+        cols = st.columns(len(stages))
+        for col, rec in zip(cols, stages):
+            png = to_png(mean_overlay(pre.cropped, rec))
+            col.image(
+                png,
+                caption=tr(
+                    "feat.mean_caption",
+                    net=title,
+                    name=rec.name,
+                    h=rec.shape[1],
+                    w=rec.shape[2],
+                    stride=round(pre.crop / rec.shape[2]),
+                ),
+            )
+            col.download_button(
+                tr("feat.download"),
+                png,
+                file_name=f"{stem}_{rec.name}_mean_{j}.png",
+                mime="image/png",
+                key=f"feat_dl_mean_{rec.name}_{j}",
+                on_click="ignore",
+                icon=":material/download:",
+            )
+
+
+def _one_channel(nets: list[tuple[str, FeatureResult]], stem: str) -> None:
+    st.subheader(tr("feat.channel_heading"))
+    names = [a.name for a in nets[0][1].activations]
+    if st.session_state.get("feat_layer") not in names:
+        st.session_state["feat_layer"] = names[0]  # the stem: its edge detectors read best large
+    c1, c2 = st.columns(2)
+    layer = str(c1.selectbox(tr("feat.layer"), names, key="feat_layer"))
+    rec = nets[0][1].get(layer)
+    order = list(rec.top(rec.shape[0]))  # every channel, strongest first
+    if st.session_state.get("feat_channel") not in order:
+        st.session_state["feat_channel"] = order[0]
+    ch = int(
+        c2.selectbox(
+            tr("feat.channel"),
+            order,
+            key="feat_channel",
+            format_func=lambda c: tr("feat.channel_option", c=c, mean=float(rec.channel_means[c])),
+        )
+    )
+    cols = st.columns(len(nets))
+    for j, (title, result) in enumerate(nets):
+        r = result.get(layer)
+        png = to_png(channel_image(r, ch))
+        v = r.values[ch]
+        cols[j].image(
+            png, caption=tr("feat.channel_caption", net=title, name=layer, c=ch, lo=float(v.min()), hi=float(v.max()))
+        )
+        cols[j].download_button(
+            tr("feat.download"),
+            png,
+            file_name=f"{stem}_{layer}_ch{ch}_{j}.png",
+            mime="image/png",
+            key=f"feat_dl_channel_{j}",
+            on_click="ignore",
+            icon=":material/download:",
+        )
+
+
+def _gradcam(
+    models: Models, key: tuple[object, ...], pre: Preprocessed, info: WeightsInfo, twin: bool, stem: str
+) -> None:
+    st.subheader(tr("feat.cam_heading"))
+    st.caption(tr("feat.cam_help"))
+    model = models[0]
+    taps = tap_names(model, blocks=bool(st.session_state["feat_blocks"]))
+    if st.session_state.get("feat_cam_tap") not in taps:
+        st.session_state["feat_cam_tap"] = model.stage_names[-1]
+    cats = info.categories if not info.classifier_reset else None
+    c1, c2 = st.columns(2)
+    tap = str(c1.selectbox(tr("feat.cam_tap"), taps, key="feat_cam_tap"))
+    cls = int(
+        c2.selectbox(
+            tr("feat.cam_class"),
+            [-1, *range(model.spec.num_classes)],
+            key="feat_cam_class",
+            format_func=lambda i: tr("feat.cam_predicted") if i < 0 else (f"{i}: {cats[i]}" if cats else str(i)),
+        )
+    )
+    titles = [net_title(model.spec)] + ([net_title(models[1].spec)] if twin else [])
+    cols = st.columns(len(titles))
+    for j, title in enumerate(titles):
+        cam = _cam(key, j == 1, models, pre, tap, cls)
+        name = cats[cam.class_index] if cats else str(cam.class_index)
+        png = to_png(heat_overlay(pre.cropped, cam.cam))
+        cols[j].image(
+            png,
+            caption=tr(
+                "feat.cam_caption",
+                net=title,
+                name=name,
+                tap=tap,
+                score=cam.score,
+                h=cam.cam.shape[0],
+                w=cam.cam.shape[1],
+            ),
+        )
+        cols[j].download_button(
+            tr("feat.download"),
+            png,
+            file_name=f"{stem}_gradcam_{tap}_{j}.png",
+            mime="image/png",
+            key=f"feat_dl_cam_{j}",
+            on_click="ignore",
+            icon=":material/download:",
+        )
+
+
+def render_features() -> None:
+    """Draw the whole feature-map page; every mistake a person can make becomes one sentence."""
+    _init()
+    st.title(tr("feat.title"))
+    st.markdown(tr("feat.intro"))
+    sel = current()
+    if sel.error is not None or sel.spec is None:
+        if sel.error is not None:
+            say_error(sel.error)
+        return
+    spec = sel.spec.replace(plain=False)  # the residual net, with its plain twin beside it
+    data, stem = _image_bytes()
+    weights, ckpt, ckpt_key = _weights_controls()
+    if data is None:
+        st.info(tr("feat.upload_prompt"), icon=":material/upload:")
+        return
+    if weights == "file" and ckpt is None:
+        st.info(tr("feat.ckpt_prompt"), icon=":material/upload_file:")
+        return
+    size, k, blocks, twin = (
+        int(st.session_state["feat_size"]),
+        int(st.session_state["feat_k"]),
+        bool(st.session_state["feat_blocks"]),
+        bool(st.session_state["feat_twin"]),
+    )
+    try:
+        with st.spinner(tr("feat.working")):
+            pre, thumb = _picture(data, size)
+            models = _models(spec, weights, ckpt_key, ckpt, sel.device)
+            digest = hashlib.sha256(data).hexdigest()
+            key = (spec, weights, ckpt_key, sel.device, digest, size)
+            nets = [(net_title(spec), _features(key, False, models, pre, blocks))]
+            if twin:
+                nets.append((net_title(spec.twin()), _features(key, True, models, pre, blocks)))
+    except UserError as e:
+        say_error(e)
+        return
+    info = models[2]
+    _banner(info, spec)
+    _preprocessing(pre, thumb)
+    _predictions(nets[0][1], info)
+    _grids(nets, k, stem)
+    _overlays(nets, pre, stem)
+    _one_channel(nets, stem)
+    try:
+        _gradcam(models, key, pre, info, twin, stem)
+    except UserError as e:
+        say_error(e)

@@ -1,0 +1,57 @@
+"""The gradient lab in a real browser: Start with the defaults, the live plots fill in and keep updating."""
+
+from __future__ import annotations
+
+import re
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.conftest import wait_idle
+
+pytestmark = pytest.mark.browser
+
+_PROFILE_Y = """() => {
+  const plots = [...document.querySelectorAll('.js-plotly-plot')];
+  const p = plots.find(el => el.layout && el.layout.yaxis && el.layout.yaxis.type === 'log' && el.data.length === 2);
+  return p ? {title: p.layout.title.text, res: p.data[0].y.slice(), plain: p.data[1].y.slice()} : null;
+}"""
+
+
+def _step(page: Any) -> int:
+    m = re.search(r"Step (\\d+) of (\\d+)", page.inner_text('[data-testid="stMain"]'))
+    return int(m.group(1)) if m else -1
+
+
+def _wait(cond: Any, timeout: float = 240) -> Any:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = cond()
+        if value:
+            return value
+        time.sleep(0.25)
+    raise AssertionError("the page never showed it")
+
+
+def test_start_with_defaults_and_watch_the_plots_update(page: Any, app_url: str, artifacts: Path) -> None:
+    page.goto(f"{app_url}/gradient-lab")
+    wait_idle(page, 180)
+    page.get_by_text("Choose the nets and press").wait_for(timeout=180_000)
+    wait_idle(page, 180)
+    page.get_by_role("button", name="Start").click(timeout=180_000)
+    first = _wait(lambda: page.evaluate(_PROFILE_Y))
+    assert len(first["res"]) == len(first["plain"]) == 56
+    seen = _step(page)
+    assert seen >= 1
+    later = _wait(lambda: (s := page.evaluate(_PROFILE_Y)) and s["title"] != first["title"] and s)
+    assert later["res"] != first["res"]  # the figure was redrawn with a later step's norms
+    assert _step(page) > seen
+    assert page.locator('[data-testid="stPlotlyChart"]').count() == 5
+    text = page.inner_text('[data-testid="stMain"]')
+    assert "He et al. 2015" in text and "the norms span a factor of" in text
+    page.screenshot(path=str(artifacts / "gradients_live.png"), full_page=True)
+    page.get_by_role("button", name="Stop").click()
+    _wait(lambda: "stopped" in page.inner_text('[data-testid="stMain"]'), timeout=60)
+    assert page.locator('[data-testid="stException"]').count() == 0

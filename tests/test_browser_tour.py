@@ -1,0 +1,55 @@
+"""The guided tour in Chromium, in Chinese: two chapters opened by URL, screenshotted, with their text rendered."""
+
+from __future__ import annotations
+
+import subprocess
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.conftest import require_tool, wait_idle
+
+pytestmark = pytest.mark.browser
+
+
+def _cjk_font() -> None:
+    """Chinese text needs a CJK font on the machine (Debian: fonts-noto-cjk, installed by .ci/run)."""
+    fc_list = require_tool("fc-list", "to check for a CJK font")
+    fonts = subprocess.run([fc_list, ":lang=zh"], capture_output=True, text=True, check=True).stdout
+    assert fonts.strip(), "no font covers Chinese: apt-get install fonts-noto-cjk"
+
+
+def test_two_chapters_in_chinese(page: Any, app_url: str, artifacts: Path) -> None:
+    _cjk_font()
+    page.goto(f"{app_url}/guided-tour?chapter=block&lang=zh")
+    wait_idle(page)
+    page.wait_for_selector('[data-testid="stDataFrame"]')
+    main = page.inner_text('[data-testid="stMain"]')
+    assert "2. 残差块" in main and "瓶颈结构" in main and "自我检测" in main
+    assert page.locator('[data-testid="stException"]').count() == 0
+    assert page.locator('[data-testid="stSidebar"]').is_visible()
+    page.screenshot(path=str(artifacts / "tour-zh-block.png"), full_page=True)
+
+    page.goto(f"{app_url}/guided-tour?chapter=dense&lang=zh&presenter=1")
+    wait_idle(page)
+    page.wait_for_selector('[data-testid="stPlotlyChart"]')
+    main = page.inner_text('[data-testid="stMain"]')
+    assert "7. 稠密连接" in main and "增长率" in main and "64 + 6·32 = 256" in main
+    assert page.locator('[data-testid="stException"]').count() == 0
+    assert not page.locator('[data-testid="stSidebar"]').is_visible()  # presenter mode hides it
+    size = page.evaluate(
+        "() => parseFloat(getComputedStyle(document.querySelector('[data-testid=\"stMain\"] .stMarkdown p')).fontSize)"
+    )
+    assert size >= 24  # 1.5rem: projector-sized text
+    page.screenshot(path=str(artifacts / "tour-zh-dense-presenter.png"), full_page=True)
+
+
+def test_next_button_and_url_follow_each_other(page: Any, app_url: str) -> None:
+    page.goto(f"{app_url}/guided-tour?chapter=shortcuts")
+    wait_idle(page)
+    page.get_by_role("button", name="Next").first.click()
+    page.wait_for_url("**chapter=gradients**")
+    wait_idle(page)
+    page.wait_for_selector('[data-testid="stPlotlyChart"]')
+    assert "4. Gradient flow" in page.inner_text('[data-testid="stMain"]')

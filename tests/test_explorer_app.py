@@ -1,0 +1,131 @@
+"""The explorer, compare and home pages through Streamlit's AppTest, driven by widget key; the graph's DOT and
+the tables are checked against torchvision's own shapes, parameter counts and weight tables."""
+
+from __future__ import annotations
+
+import re
+
+import torchvision.models as tv
+from streamlit.testing.v1 import AppTest
+
+from tests.conftest import ROOT
+
+APP = str(ROOT / "app.py")
+
+
+def page(path: str) -> AppTest:
+    at = AppTest.from_file(APP, default_timeout=120).run()
+    at.switch_page(path).run()
+    assert not at.exception
+    return at
+
+
+def dots(at: AppTest) -> list[str]:
+    return [e.proto.spec for e in at.get("graphviz_chart")]
+
+
+def test_home_draws_resnet50_folded_at_block_level() -> None:
+    at = AppTest.from_file(APP, default_timeout=120).run()
+    [dot] = dots(at)
+    # torchvision's resnet50: layer3 outputs 1024×14×14; folded, layer3.1 … layer3.5 is one node ×5
+    assert "layer3.1 … layer3.5  ×5" in dot and " 1024×14×14 " in dot and " 2048×7×7 " in dot
+
+
+def test_explorer_graph_and_table_match_torchvision() -> None:
+    at = page("pages/explorer.py")
+    [dot] = dots(at)
+    assert at.radio(key="explorer_level").value == "block"
+    for shape in ("3×224×224", "64×56×56", "256×56×56", "512×28×28", "1024×14×14", "2048×7×7"):
+        assert f" {shape} " in dot
+    assert dot.count("projection (1×1 conv + BN)\n") == 4  # one per stage (torchvision's downsample modules)
+    table = at.dataframe[0].value
+    assert len(table) == 174 and table["params"].sum() == tv.ResNet50_Weights.IMAGENET1K_V1.meta["num_params"]
+    assert [m.value for m in at.metric] == ["50", "25.56 M", "4.09 G", "427×427"]
+    # side outputs: torchvision's stage strides 4, 4, 8, 16, 32
+    side = at.dataframe[1].value
+    assert side["stride"].tolist() == [4, 4, 8, 16, 32]
+
+    at.radio(key="explorer_level").set_value("layer").run()
+    at.radio(key="explorer_fold").set_value("off").run()
+    at.selectbox(key="explorer_stage").set_value("layer4").run()
+    assert not at.exception
+    [dot] = dots(at)
+    convs = sum(1 for m in tv.resnet50().modules() if m.__class__.__name__ == "Conv2d")
+    assert len(re.findall(r"· Conv2d", dot)) == convs == 53
+    layer4 = at.dataframe[0].value
+    assert layer4["params"].sum() == sum(p.numel() for p in tv.resnet50().layer4.parameters())
+    assert set(layer4["stage"]) == {"layer4"}
+
+
+def test_explorer_resnet1202_folds_and_twin_sits_beside_it() -> None:
+    at = page("pages/explorer.py")
+    at.selectbox(key="arch").set_value("resnet1202").run()
+    [dot] = dots(at)
+    assert "×200" in dot and "×199" in dot and " 64×8×8 " in dot and "zero-pad (option A)" in dot
+    at.checkbox(key="explorer_twin").check().run()
+    assert not at.exception
+    residual, plain = dots(at)
+    assert "identity" in residual and "identity" not in plain and 'label="+"' not in plain
+    assert "plain-resnet1202 (depth 1202)" in plain
+    at.radio(key="explorer_fold").set_value("off").run()
+    at.radio(key="explorer_level").set_value("layer").run()
+    # 600 blocks × 7 ops (conv, BN, ReLU, conv, BN, add, ReLU) + stem 3 + two pads + head 2 + input, output
+    nodes = 600 * 7 + 3 + 2 + 2 + 2
+    assert [i.value for i in at.info][0].startswith(f"Unfolded, this graph would draw {nodes} nodes")
+    assert "×199" in dots(at)[0]
+
+
+def test_explorer_bad_input_is_one_sentence_in_place_of_the_graph() -> None:
+    at = page("pages/explorer.py")
+    at.radio(key="net_mode").set_value("custom").run()
+    at.selectbox(key="family").set_value("cifar").run()
+    at.number_input(key="depth").set_value(75).run()
+    assert not at.exception and not dots(at)
+    assert [e.value for e in at.error] == ["Depth 75 does not fit 6n+2; try 74 or 80."]
+    at.number_input(key="depth").set_value(74).run()
+    assert not at.error and " 64×8×8 " in dots(at)[0]
+    at.text_input(key="input_size").set_value("2").run()
+    assert not at.exception and not dots(at) and len(at.error) == 1
+    assert "smaller than the total stride 4" in at.error[0].value
+    # groups that do not fit the width: 16 planes × 1/64 per group leaves no channel per group
+    at.text_input(key="input_size").set_value("").run()
+    at.radio(key="define_by").set_value("layers").run()
+    at.text_input(key="layers").set_value("2,2").run()
+    at.selectbox(key="block").set_value("bottleneck").run()
+    at.number_input(key="width_per_group").set_value(1).run()
+    assert not at.exception and not dots(at) and len(at.error) == 1
+
+
+def test_explorer_speaks_chinese() -> None:
+    at = page("pages/explorer.py")
+    at.selectbox(key="lang").set_value("zh").run()
+    assert not at.exception
+    assert "恒等映射" in dots(at)[0] and "投影捷径" in dots(at)[0]
+    assert "感受野" in at.dataframe[0].value.columns
+
+
+def test_compare_is_table_1_with_torchvision_totals() -> None:
+    at = page("pages/compare.py")
+    assert at.radio(key="compare_scenario").value == "depths"
+    table = at.table[0].value
+    names = ("resnet18", "resnet34", "resnet50", "resnet101", "resnet152")
+    metas = [getattr(tv, f"ResNet{n[6:]}_Weights").IMAGENET1K_V1.meta for n in names]
+    assert table.columns.tolist() == list(names)
+    assert table.loc["params"].tolist() == [f"{m['num_params']:,}" for m in metas]
+    assert table.loc["MACs (G)"].tolist() == [f"{m['_ops']:.2f}" for m in metas]
+    assert table.loc["layer3 output"].tolist() == ["256×14×14"] * 2 + ["1024×14×14"] * 3
+    assert '"x":[18,34,50,101,152]' in at.get("plotly_chart")[0].proto.spec
+
+    at.radio(key="compare_scenario").set_value("shortcuts").run()
+    at.checkbox(key="compare_only_diff").check().run()
+    table = at.table[0].value
+    # option A adds no parameters; B adds torchvision's three projections; C projects every block
+    tv34 = tv.resnet34()
+    proj = sum(p.numel() for n, m in tv34.named_modules() if n.endswith("downsample") for p in m.parameters())
+    a, b, c = (int(v.replace(",", "")) for v in table.loc["params"])
+    assert b == sum(p.numel() for p in tv34.parameters()) and a == b - proj and c > b
+    assert "depth" not in table.index and "shortcuts" in table.index
+
+    at.radio(key="compare_scenario").set_value("custom").run()
+    at.multiselect(key="compare_nets").set_value(["resnet50"]).run()
+    assert [i.value for i in at.info] == ["Pick at least two nets to compare."]

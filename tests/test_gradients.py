@@ -1,0 +1,147 @@
+"""Per-layer gradient norms against a hand computation, the plain twin's graph, the plots and the CLI."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import pytest
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from resnet_viz import build, cifar_spec
+from resnet_viz.gradients import LayerNorm, TrainStep, fused_norms, gradient_profile, layer_weights
+from resnet_viz.i18n import t
+from resnet_viz.plots.gradients import profile_figure
+from tests.conftest import ROOT
+
+
+def _batch(n: int = 4, classes: int = 10) -> tuple[torch.Tensor, torch.Tensor]:
+    g = torch.Generator().manual_seed(1)
+    return torch.randn(n, 3, 32, 32, generator=g), torch.randint(0, classes, (n,), generator=g)
+
+
+def test_layers_are_the_main_path_in_depth_order() -> None:
+    spec = cifar_spec(20)
+    names = [n for n, _ in layer_weights(build(spec, device="cpu"))]
+    assert len(names) == spec.depth == 20
+    assert names[:3] == ["conv1", "layer1.0.conv1", "layer1.0.conv2"]
+    assert names[-2:] == ["layer3.2.conv2", "fc"]
+    # option B projections are shortcuts, not main-path layers: left out, so both twins list the same layers
+    b = build(cifar_spec(20, shortcut="B"), device="cpu")
+    assert [n for n, _ in layer_weights(b)] == names
+    assert any("downsample" in n for n, _ in b.named_parameters())
+
+
+def test_fused_norms_equal_a_hand_computation() -> None:
+    torch.manual_seed(0)
+    model = build(cifar_spec(14), device="cpu")
+    x, y = _batch()
+    F.cross_entropy(model(x), y).backward()
+    by_hand = []
+    for m in model.modules():  # the oracle: every conv / linear weight, in registration order, norm by norm
+        if isinstance(m, nn.Conv2d | nn.Linear):
+            by_hand.append(m.weight.grad.pow(2).sum().sqrt().item())
+    fused = fused_norms([p for _, p in layer_weights(model)]).tolist()
+    assert fused == pytest.approx(by_hand, rel=1e-5)
+    assert len(fused) == 14
+
+
+def test_train_step_reports_loss_accuracy_norms_of_that_step() -> None:
+    x, y = _batch(8)
+    torch.manual_seed(3)
+    a = build(cifar_spec(8), device="cpu")
+    torch.manual_seed(3)
+    b = build(cifar_spec(8), device="cpu")
+    stats = TrainStep(a, optimizer="sgd", lr=0.1).step(x, y)
+    b.train()
+    logits = b(x)
+    loss = F.cross_entropy(logits, y)
+    loss.backward()
+    assert stats.loss == pytest.approx(loss.item(), rel=1e-6)
+    assert stats.accuracy == (logits.argmax(1) == y).float().mean().item()
+    hand = [m.weight.grad.norm().item() for m in b.modules() if isinstance(m, nn.Conv2d | nn.Linear)]
+    assert list(stats.norms) == pytest.approx(hand, rel=1e-5)
+    # and the step did update the weights (SGD with momentum: w - lr * (g + wd * w) on the first step)
+    w0 = b.fc.weight.detach()
+    assert torch.allclose(a.fc.weight, w0 - 0.1 * (b.fc.weight.grad + 1e-4 * w0), atol=1e-6)
+
+
+def _count_adds(output: torch.Tensor) -> int:
+    """AddBackward nodes in the autograd graph: each is a residual add (BN and linear use other nodes)."""
+    seen, stack, adds = set(), [output.grad_fn], 0
+    while stack:
+        fn = stack.pop()
+        if fn is None or fn in seen:
+            continue
+        seen.add(fn)
+        adds += type(fn).__name__ == "AddBackward0"
+        stack.extend(f for f, _ in fn.next_functions)
+    return adds
+
+
+def test_plain_twin_has_no_shortcut_in_its_autograd_graph() -> None:
+    x, _ = _batch(2)
+    torch.manual_seed(0)
+    res = build(cifar_spec(20), device="cpu")
+    torch.manual_seed(0)
+    plain = build(cifar_spec(20, plain=True), device="cpu")
+    # the same seed gives the same weights (option A has no projection weights)
+    assert all(torch.equal(p, q) for p, q in zip(res.state_dict().values(), plain.state_dict().values()))
+    assert _count_adds(res(x)) == 9  # one per basic block: 3 stages × 3 blocks
+    assert _count_adds(plain(x)) == 0
+    # ablation: only the shortcut tells the blocks apart
+    res.eval(), plain.eval()
+    block, pblock = res.layer1[0], plain.layer1[0]
+    h = torch.relu(res.bn1(res.conv1(x)))
+    branch = block.bn2(block.conv2(torch.relu(block.bn1(block.conv1(h)))))
+    assert torch.allclose(block(h), torch.relu(branch + h))
+    assert torch.allclose(pblock(h), torch.relu(branch))
+
+
+def test_profile_at_init_same_seed_and_plot_holds_the_records() -> None:
+    batch = _batch(8)
+    res = gradient_profile(cifar_spec(20), batch=batch, seed=0)
+    plain = gradient_profile(cifar_spec(20, plain=True), batch=batch, seed=0)
+    assert [r.index for r in res] == list(range(1, 21)) and [r.name for r in res] == [r.name for r in plain]
+    # the last layer (fc) is the same weight in both nets but sees a different feature: norms differ
+    assert res[-1].norm != plain[-1].norm
+    fig = profile_figure({"resnet20": res, "plain-resnet20": plain}, "en")
+    assert fig.layout.yaxis.type == "log"
+    assert list(fig.data[0].y) == [r.norm for r in res] and list(fig.data[1].y) == [r.norm for r in plain]
+    assert fig.layout.title.text == t("grad.plot.profile_title", "en")
+    assert isinstance(res[0], LayerNorm)
+
+
+def _cli(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "resnet_viz", "gradflow", *args], cwd=ROOT, capture_output=True, text=True, timeout=300
+    )
+
+
+def test_cli_json_reports_both_nets() -> None:
+    r = _cli("--family", "cifar", "--depth", "8", "--steps", "2", "--batch-size", "4", "--json", "--device", "cpu")
+    assert r.returncode == 0, r.stderr
+    out = json.loads(r.stdout)
+    assert out["status"] == "done" and out["steps"] == 2
+    assert set(out["nets"]) == {"residual", "plain"}
+    assert out["nets"]["plain"]["title"] == "plain-resnet8 (depth 8)"
+    assert [len(row) for row in out["nets"]["residual"]["grad_norms"]] == [8, 8]
+
+
+@pytest.mark.parametrize(
+    ("args", "needle"),
+    [
+        (["--arch", "resnet20", "--steps", "0"], "--steps"),
+        (["--arch", "resnet20", "--lr", "nan"], "--lr"),
+        (["--arch", "nope"], "Unknown architecture"),
+        (["--arch", "resnet20", "--dataset", "folder", "--folder", "../../etc"], "outside the data root"),
+    ],
+)
+def test_cli_bad_input_is_one_error_line(args: list[str], needle: str) -> None:
+    r = _cli(*args)
+    assert r.returncode == 2
+    lines = r.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("error:") and needle in lines[0]
