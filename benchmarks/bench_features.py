@@ -47,7 +47,7 @@ def main() -> None:
             to_png(mean_overlay(pre.cropped, rec))
 
     def pipeline(net: torch.nn.Module = model) -> None:
-        p = preprocess(load_image(data), size=224)
+        p = preprocess(load_image(data, min_side=256), size=224)
         r = capture(net, p.tensor)
         for rec in r.activations:
             to_png(montage(rec, rec.top(16)))

@@ -160,19 +160,24 @@ class _Drawer:
 
     # -- grouped layers (stem, head) ---------------------------------------------------------------------
     def group_node(self, g: graphviz.Digraph, name: str, members: Sequence[LayerRecord]) -> str:
-        ops = " · ".join(_op_text(x) for x in members)
+        ops = " · ".join(_op_text(x, short=True) for x in members)
         params, macs = sum(x.params for x in members), sum(x.macs for x in members)
         d = self.down(members[0].input_shape, members[-1].output_shape)
         lines = [name, ops, *([d] if d else []), self.cost(params, macs)]
         return self.node(g, lines, f"{name}: {ops}; {self.cost(params, macs)}", down=d is not None)
 
 
-def _op_text(x: LayerRecord) -> str:
+# Short names for the stem and head nodes, which list several ops on one line.
+_SHORT: Final = {"Conv2d": "conv", "BatchNorm2d": "BN", "MaxPool2d": "max-pool", "AdaptiveAvgPool2d": "avg-pool"}
+
+
+def _op_text(x: LayerRecord, short: bool = False) -> str:
+    name = _SHORT.get(x.type, x.type) if short else x.type
     if x.kernel is None:
-        return x.type
+        return name
     k = shape_text(x.kernel) if x.kernel[0] != x.kernel[1] else f"{x.kernel[0]}×{x.kernel[0]}"
     s = f" /{x.stride[0]}" if x.stride and x.stride[0] > 1 else ""
-    return f"{x.type} {k}{s}"
+    return f"{name} {k}{s}"
 
 
 def _layers_of(report: TraceReport, stage: str) -> list[LayerRecord]:

@@ -40,7 +40,10 @@ def test_upload_shows_the_grids_then_a_bad_file_one_sentence(
     page.locator('[data-testid="stFileUploader"] input[type="file"]').first.set_input_files(
         str(_phone_photo(tmp_path / "IMG_0001.jpg"))
     )
-    page.wait_for_selector("text=Grad-CAM", timeout=120_000)
+    # 3 preprocessing steps; 5 grids and 5 overlays for each of 2 nets; a channel and a Grad-CAM each
+    images = 3 + 20 + 2 + 2
+    selector = '[data-testid="stMain"] [data-testid="stImage"] img'
+    page.wait_for_function(f"document.querySelectorAll('{selector}').length >= {images}", timeout=120_000)
     wait_idle(page, 120)
     main = page.locator('[data-testid="stMain"]')
     text = main.inner_text()
@@ -48,8 +51,7 @@ def test_upload_shows_the_grids_then_a_bad_file_one_sentence(
         c, h, w = s.output_shape
         assert f"{s.name} · {c} channels × {h}×{w}" in text
     assert "1. Your picture, upright: 451×300" in text  # EXIF turned it back
-    # 3 preprocessing steps; 5 grids and 5 overlays for each of 2 nets; a channel and a Grad-CAM each
-    assert main.locator('[data-testid="stImage"] img').count() == 3 + 20 + 2 + 2
+    assert page.locator(selector).count() == images
     assert page.locator('[data-testid="stException"]').count() == 0
     page.screenshot(path=str(artifacts / "features.png"), full_page=True)
 

@@ -16,12 +16,14 @@ pytestmark = pytest.mark.browser
 _PROFILE_Y = """() => {
   const plots = [...document.querySelectorAll('.js-plotly-plot')];
   const p = plots.find(el => el.layout && el.layout.yaxis && el.layout.yaxis.type === 'log' && el.data.length === 2);
-  return p ? {title: p.layout.title.text, res: p.data[0].y.slice(), plain: p.data[1].y.slice()} : null;
+  const h = plots.find(el => el.data && el.data[0].type === 'heatmap');
+  return p ? {title: p.layout.title.text, res: p.data[0].y.slice(), plain: p.data[1].y.slice(),
+              heat_steps: h ? h.data[0].z[0].length : 0} : null;
 }"""
 
 
 def _step(page: Any) -> int:
-    m = re.search(r"Step (\\d+) of (\\d+)", page.inner_text('[data-testid="stMain"]'))
+    m = re.search(r"Step (\d+) of (\d+)", page.inner_text('[data-testid="stMain"]'))
     return int(m.group(1)) if m else -1
 
 
@@ -36,17 +38,21 @@ def _wait(cond: Any, timeout: float = 240) -> Any:
 
 
 def test_start_with_defaults_and_watch_the_plots_update(page: Any, app_url: str, artifacts: Path) -> None:
-    page.goto(f"{app_url}/gradient-lab")
+    # open Home first, then the lab from the sidebar: a cold server may answer a deep link with a
+    # "Page not found" dialog before st.navigation has registered the pages
+    page.goto(app_url)
     wait_idle(page, 180)
+    page.locator('[data-testid="stSidebarNavLink"][href$="/gradient-lab"]').click()
+    page.wait_for_url(f"{app_url}/gradient-lab")
     page.get_by_text("Choose the nets and press").wait_for(timeout=180_000)
     wait_idle(page, 180)
-    page.get_by_role("button", name="Start").click(timeout=180_000)
+    page.get_by_role("button", name="Start").click()
     first = _wait(lambda: page.evaluate(_PROFILE_Y))
     assert len(first["res"]) == len(first["plain"]) == 56
     seen = _step(page)
     assert seen >= 1
     later = _wait(lambda: (s := page.evaluate(_PROFILE_Y)) and s["title"] != first["title"] and s)
-    assert later["res"] != first["res"]  # the figure was redrawn with a later step's norms
+    assert later["heat_steps"] > first["heat_steps"] >= 1  # the layer × step heatmap grew a column
     assert _step(page) > seen
     assert page.locator('[data-testid="stPlotlyChart"]').count() == 5
     text = page.inner_text('[data-testid="stMain"]')

@@ -22,18 +22,24 @@ def _cjk_font() -> None:
 
 def test_two_chapters_in_chinese(page: Any, app_url: str, artifacts: Path) -> None:
     _cjk_font()
+    # Streamlit 1.67 answers the first deep link of a fresh server with a "Page not found" dialog before it
+    # knows the page list (see test_browser_features.py); open the app once first.
+    page.goto(app_url)
+    wait_idle(page)
     page.goto(f"{app_url}/guided-tour?chapter=block&lang=zh")
     wait_idle(page)
-    page.wait_for_selector('[data-testid="stDataFrame"]')
+    page.get_by_text("自我检测").wait_for(timeout=120_000)  # the questions come last, after the live view
     main = page.inner_text('[data-testid="stMain"]')
     assert "2. 残差块" in main and "瓶颈结构" in main and "自我检测" in main
     assert page.locator('[data-testid="stException"]').count() == 0
     assert page.locator('[data-testid="stSidebar"]').is_visible()
+    assert page.locator('[role="dialog"]').count() == 0
     page.screenshot(path=str(artifacts / "tour-zh-block.png"), full_page=True)
 
     page.goto(f"{app_url}/guided-tour?chapter=dense&lang=zh&presenter=1")
     wait_idle(page)
-    page.wait_for_selector('[data-testid="stPlotlyChart"]')
+    page.get_by_text("自我检测").wait_for(timeout=120_000)
+    page.get_by_text("64 + 6·32 = 256").wait_for()
     main = page.inner_text('[data-testid="stMain"]')
     assert "7. 稠密连接" in main and "增长率" in main and "64 + 6·32 = 256" in main
     assert page.locator('[data-testid="stException"]').count() == 0
@@ -46,10 +52,13 @@ def test_two_chapters_in_chinese(page: Any, app_url: str, artifacts: Path) -> No
 
 
 def test_next_button_and_url_follow_each_other(page: Any, app_url: str) -> None:
-    page.goto(f"{app_url}/guided-tour?chapter=shortcuts")
+    page.goto(app_url)
     wait_idle(page)
+    page.goto(f"{app_url}/guided-tour?chapter=block")
+    wait_idle(page)
+    page.get_by_text("Check yourself").wait_for(timeout=120_000)
     page.get_by_role("button", name="Next").first.click()
-    page.wait_for_url("**chapter=gradients**")
-    wait_idle(page)
-    page.wait_for_selector('[data-testid="stPlotlyChart"]')
-    assert "4. Gradient flow" in page.inner_text('[data-testid="stMain"]')
+    page.wait_for_url("**chapter=shortcuts**")
+    page.get_by_text("Option B adds").wait_for(timeout=120_000)
+    assert "3. Shortcuts when shapes change" in page.inner_text('[data-testid="stMain"]')
+    assert page.locator('[data-testid="stException"]').count() == 0

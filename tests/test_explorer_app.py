@@ -37,7 +37,7 @@ def test_explorer_graph_and_table_match_torchvision() -> None:
     assert at.radio(key="explorer_level").value == "block"
     for shape in ("3×224×224", "64×56×56", "256×56×56", "512×28×28", "1024×14×14", "2048×7×7"):
         assert f" {shape} " in dot
-    assert dot.count("projection (1×1 conv + BN)\n") == 4  # one per stage (torchvision's downsample modules)
+    assert dot.count("projection\n1×1 conv + BN\n") == 4  # one per stage (torchvision's downsample modules)
     table = at.dataframe[0].value
     assert len(table) == 174 and table["params"].sum() == tv.ResNet50_Weights.IMAGENET1K_V1.meta["num_params"]
     assert [m.value for m in at.metric] == ["50", "25.56 M", "4.09 G", "427×427"]
@@ -61,7 +61,7 @@ def test_explorer_resnet1202_folds_and_twin_sits_beside_it() -> None:
     at = page("pages/explorer.py")
     at.selectbox(key="arch").set_value("resnet1202").run()
     [dot] = dots(at)
-    assert "×200" in dot and "×199" in dot and " 64×8×8 " in dot and "zero-pad (option A)" in dot
+    assert "×200" in dot and "×199" in dot and " 64×8×8 " in dot and "zero-pad\n(option A)" in dot
     at.checkbox(key="explorer_twin").check().run()
     assert not at.exception
     residual, plain = dots(at)

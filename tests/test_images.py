@@ -164,3 +164,14 @@ def test_preprocessing_matches_torchvision_eval_transform() -> None:
 def test_every_sample_loads() -> None:
     sizes = {name: load_image(sample_bytes(name)).size for name in SAMPLES}
     assert sizes == {"cat": (451, 300), "coffee": (600, 400), "shapes": (320, 320)}
+
+
+def test_big_jpeg_decodes_at_a_reduced_scale_but_reports_its_own_size() -> None:
+    img = Image.new("RGB", (2000, 1600), (90, 120, 150))
+    exif = Image.Exif()
+    exif[0x0112] = 6
+    out = load_image(encode(img, "JPEG", exif=exif.tobytes()), min_side=256)
+    assert out.size == (400, 500)  # 1/4 scale (500×400) is the smallest with both sides >= 256, then turned upright
+    pre = preprocess(out, size=224)
+    assert pre.original_size == (1600, 2000) and pre.resized.size == (256, 320)
+    assert load_image(encode(img, "JPEG")).size == (2000, 1600)  # without min_side: full size

@@ -8,7 +8,7 @@ from pathlib import Path
 
 from ..errors import InputError
 from ..features import FeatureResult, capture, mean_overlay, montage, to_png
-from ..images import load_image, preprocess
+from ..images import load_image, preprocess, resize_size
 from ..weights import WeightsInfo, load_model
 from .common import add_spec_flags, positive_int, spec_from_args
 
@@ -62,7 +62,7 @@ def run(a: argparse.Namespace) -> int:
     path = Path(a.image)
     if not path.is_file():
         raise InputError("image_missing", path=str(path))
-    pre = preprocess(load_image(path.read_bytes()), size=a.input_size)
+    pre = preprocess(load_image(path.read_bytes(), min_side=resize_size(a.input_size)), size=a.input_size)
     if a.weights in ("random", "imagenet"):
         model, info = load_model(spec, a.weights)
     else:

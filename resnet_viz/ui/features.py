@@ -7,6 +7,7 @@ import threading
 
 import streamlit as st
 from PIL import Image
+from streamlit.delta_generator import DeltaGenerator
 
 from ..build import ResNet
 from ..errors import UserError
@@ -46,7 +47,7 @@ def _models(spec: ResNetSpec, weights: str, ckpt_key: str, _ckpt: tuple[str, byt
 @st.cache_data(max_entries=8, show_spinner=False)
 def _picture(data: bytes, size: int) -> tuple[Preprocessed, Image.Image]:
     """The preprocessing steps and a thumbnail of the upright original."""
-    img = load_image(data)
+    img = load_image(data, min_side=resize_size(size))
     pre = preprocess(img, size=size)
     img.thumbnail((512, 512))
     return pre, img
@@ -65,6 +66,15 @@ def _cam(key: tuple[object, ...], plain: bool, _models: Models, _pre: Preprocess
     with lock:
         x = _pre.tensor.to(next(model.parameters()).device)
         return gradcam(twin if plain else model, x, tap=tap, class_index=None if cls < 0 else cls)
+
+
+def _show(where: DeltaGenerator, png: bytes, caption: str, file_name: str, key: str) -> None:
+    """A picture with its caption and a PNG download button under it."""
+    where.image(png, caption=caption, width="stretch")
+    where.download_button(
+        tr("feat.download"), png, file_name=file_name, mime="image/png", key=key, on_click="ignore",
+        icon=":material/download:",
+    )  # fmt: skip
 
 
 def _init() -> None:
@@ -167,26 +177,15 @@ def _grids(nets: list[tuple[str, FeatureResult]], k: int, stem: str) -> None:
             r = result.activations[i]
             top = r.top(k)
             png = to_png(montage(r, top))
-            cols[j].image(
-                png,
-                caption=tr(
-                    "feat.grid_caption",
-                    net=title,
-                    lo=r.vmin,
-                    hi=r.vmax,
-                    mean=r.mean,
-                    channels=", ".join(map(str, top[:8])) + (" …" if len(top) > 8 else ""),
-                ),
+            caption = tr(
+                "feat.grid_caption",
+                net=title,
+                lo=r.vmin,
+                hi=r.vmax,
+                mean=r.mean,
+                channels=", ".join(map(str, top[:8])) + (" …" if len(top) > 8 else ""),
             )
-            cols[j].download_button(
-                tr("feat.download"),
-                png,
-                file_name=f"{stem}_{r.name}_{j}.png",
-                mime="image/png",
-                key=f"feat_dl_grid_{r.name}_{j}",
-                on_click="ignore",
-                icon=":material/download:",
-            )
+            _show(cols[j], png, caption, f"{stem}_{r.name}_{j}.png", f"feat_dl_grid_{r.name}_{j}")
 
 
 def _overlays(nets: list[tuple[str, FeatureResult]], pre: Preprocessed, stem: str) -> None:
@@ -197,26 +196,15 @@ def _overlays(nets: list[tuple[str, FeatureResult]], pre: Preprocessed, stem: st
         cols = st.columns(len(stages))
         for col, rec in zip(cols, stages):
             png = to_png(mean_overlay(pre.cropped, rec))
-            col.image(
-                png,
-                caption=tr(
-                    "feat.mean_caption",
-                    net=title,
-                    name=rec.name,
-                    h=rec.shape[1],
-                    w=rec.shape[2],
-                    stride=round(pre.crop / rec.shape[2]),
-                ),
+            caption = tr(
+                "feat.mean_caption",
+                net=title,
+                name=rec.name,
+                h=rec.shape[1],
+                w=rec.shape[2],
+                stride=round(pre.crop / rec.shape[2]),
             )
-            col.download_button(
-                tr("feat.download"),
-                png,
-                file_name=f"{stem}_{rec.name}_mean_{j}.png",
-                mime="image/png",
-                key=f"feat_dl_mean_{rec.name}_{j}",
-                on_click="ignore",
-                icon=":material/download:",
-            )
+            _show(col, png, caption, f"{stem}_{rec.name}_mean_{j}.png", f"feat_dl_mean_{rec.name}_{j}")
 
 
 def _one_channel(nets: list[tuple[str, FeatureResult]], stem: str) -> None:
@@ -243,18 +231,9 @@ def _one_channel(nets: list[tuple[str, FeatureResult]], stem: str) -> None:
         r = result.get(layer)
         png = to_png(channel_image(r, ch))
         v = r.values[ch]
-        cols[j].image(
-            png, caption=tr("feat.channel_caption", net=title, name=layer, c=ch, lo=float(v.min()), hi=float(v.max()))
-        )
-        cols[j].download_button(
-            tr("feat.download"),
-            png,
-            file_name=f"{stem}_{layer}_ch{ch}_{j}.png",
-            mime="image/png",
-            key=f"feat_dl_channel_{j}",
-            on_click="ignore",
-            icon=":material/download:",
-        )
+        lo, hi = float(v.min()), float(v.max())
+        caption = tr("feat.channel_caption", net=title, name=layer, c=ch, lo=lo, hi=hi)
+        _show(cols[j], png, caption, f"{stem}_{layer}_ch{ch}_{j}.png", f"feat_dl_channel_{j}")
 
 
 def _gradcam(
@@ -283,27 +262,16 @@ def _gradcam(
         cam = _cam(key, j == 1, models, pre, tap, cls)
         name = cats[cam.class_index] if cats else str(cam.class_index)
         png = to_png(heat_overlay(pre.cropped, cam.cam))
-        cols[j].image(
-            png,
-            caption=tr(
-                "feat.cam_caption",
-                net=title,
-                name=name,
-                tap=tap,
-                score=cam.score,
-                h=cam.cam.shape[0],
-                w=cam.cam.shape[1],
-            ),
+        caption = tr(
+            "feat.cam_caption",
+            net=title,
+            name=name,
+            tap=tap,
+            score=cam.score,
+            h=cam.cam.shape[0],
+            w=cam.cam.shape[1],
         )
-        cols[j].download_button(
-            tr("feat.download"),
-            png,
-            file_name=f"{stem}_gradcam_{tap}_{j}.png",
-            mime="image/png",
-            key=f"feat_dl_cam_{j}",
-            on_click="ignore",
-            icon=":material/download:",
-        )
+        _show(cols[j], png, caption, f"{stem}_gradcam_{tap}_{j}.png", f"feat_dl_cam_{j}")
 
 
 def render_features() -> None:
@@ -345,6 +313,8 @@ def render_features() -> None:
         return
     info = models[2]
     _banner(info, spec)
+    if twin:
+        st.caption(tr("feat.twin_note"))
     _preprocessing(pre, thumb)
     _predictions(nets[0][1], info)
     _grids(nets, k, stem)

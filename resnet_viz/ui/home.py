@@ -40,24 +40,28 @@ def render_home() -> None:
         return
     st.subheader(tr("home.net_heading", title=net_title(sel.spec), size="×".join(map(str, report.input_shape))))
     totals_row(report.totals.params, report.totals.macs, report.depth, report.stages[-1].rf)
-    st.markdown(f"**{tr('home.side_outputs')}**")
-    stage_table(
-        [
-            {
-                tr("col.stage"): s.name,
-                tr("col.output"): "×".join(map(str, s.output_shape)),
-                tr("col.stride"): s.stride[0],
-                tr("col.rf"): f"{s.rf[0]}×{s.rf[1]}",
-                tr("col.params"): s.params,
-                tr("col.macs"): s.macs,
-            }
-            for s in report.stages
-        ]
-    )
-    st.markdown(f"**{tr('explorer.home_graph')}**")
-    from .explorer import draw_graph  # explorer imports this module's helpers; import here to keep it one-way
+    left, right = st.columns([1, 1], gap="medium")
+    with left:
+        st.markdown(f"**{tr('home.side_outputs')}**")
+        stage_table(
+            [
+                {
+                    tr("col.stage"): s.name,
+                    tr("col.output"): "×".join(map(str, s.output_shape)),
+                    tr("col.stride"): s.stride[0],
+                    tr("col.rf"): f"{s.rf[0]}×{s.rf[1]}",
+                    tr("col.params"): s.params,
+                    tr("col.macs"): s.macs,
+                }
+                for s in report.stages
+            ]
+        )
+        st.markdown(f"**{tr('home.where_next')}**")
+        for path, key, icon, _ in PAGES[1:]:  # a half-width column cuts long link labels, so the blurb wraps
+            st.page_link(path, label=tr(key), icon=icon, help=tr(key + "_blurb"))
+            st.caption(tr(key + "_blurb"))
+    with right:
+        from .explorer import draw_graph  # explorer imports this module's helpers; importing here keeps it one-way
 
-    draw_graph(sel.spec, sel.input_size, "block", True)
-    st.markdown(f"**{tr('home.where_next')}**")
-    for path, key, icon, _ in PAGES[1:]:
-        st.page_link(path, label=f"{tr(key)} — {tr(key + '_blurb')}", icon=icon)
+        st.markdown(f"**{tr('explorer.home_graph')}**")
+        draw_graph(sel.spec, sel.input_size, "block", True)

@@ -5,10 +5,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Final
 
+import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
 import streamlit as st
+from PIL import Image
 
+from ..build import ResNet
 from ..compare import compare
 from ..densenet import (
     DENSENET121,
@@ -28,7 +31,7 @@ from ..images import load_image, preprocess
 from ..samples import SAMPLES, sample_bytes
 from ..spec import preset
 from ..trace import TraceReport
-from ..weights import load_model
+from ..weights import WeightsInfo, load_model
 from .cache import cached_trace
 from .compare import table_frame
 from .text import lang, tr
@@ -51,17 +54,17 @@ def _shape(s: tuple[int, ...]) -> str:
 
 @dataclass(frozen=True)
 class _Seen:
-    picture: object  # the cropped PIL image the net sees
-    overlays: tuple[tuple[str, tuple[int, int, int], object], ...]  # (stage, shape, image)
-    montages: dict[str, object]
-    cam: object
+    picture: Image.Image  # the center crop the net sees
+    overlays: tuple[tuple[str, tuple[int, int, int], np.ndarray], ...]  # (stage, shape, (H, W, 3) uint8)
+    montages: dict[str, np.ndarray]
+    cam: np.ndarray  # (H, W, 3) uint8
     label: str
     prob: float
     pretrained: bool
 
 
 @st.cache_resource(max_entries=1, show_spinner=False)
-def _model() -> tuple[object, object]:
+def _model() -> tuple[ResNet, WeightsInfo]:
     return load_model(preset(_NET), "imagenet")  # falls back to seeded random weights offline
 
 
@@ -69,9 +72,9 @@ def _model() -> tuple[object, object]:
 def _seen(sample: str) -> _Seen:
     model, info = _model()
     pre = preprocess(load_image(sample_bytes(sample)), size=_SIZE)
-    result = capture(model, pre.tensor)  # type: ignore[arg-type]
-    cam = gradcam(model, pre.tensor, tap=_TAP)  # type: ignore[arg-type]
-    best = result.predictions(1, info.categories)[0]  # type: ignore[attr-defined]
+    result = capture(model, pre.tensor)
+    cam = gradcam(model, pre.tensor, tap=_TAP)
+    best = result.predictions(1, info.categories)[0]
     stages = result.stages()
     return _Seen(
         picture=pre.cropped,
@@ -80,7 +83,7 @@ def _seen(sample: str) -> _Seen:
         cam=heat_overlay(pre.cropped, cam.cam),
         label=best.label,
         prob=best.probability,
-        pretrained=info.pretrained,  # type: ignore[attr-defined]
+        pretrained=info.pretrained,
     )
 
 
@@ -91,10 +94,10 @@ def features_view() -> Facts:
         seen = _seen(str(sample or "cat"))
     rf = {s.name: s.rf[0] for s in cached_trace(preset(_NET), (_SIZE, _SIZE)).stages}
     c = st.columns(2)
-    c[0].image(seen.picture, width="stretch")  # type: ignore[arg-type]
+    c[0].image(seen.picture, width="stretch")
     c[1].image(
         seen.cam,
-        width="stretch",  # type: ignore[arg-type]
+        width="stretch",
         caption=tr("tour.features.gradcam_caption", tap=_TAP, label=seen.label, prob=f"{100 * seen.prob:.1f}"),
     )
     cols = st.columns(len(seen.overlays))
@@ -105,14 +108,14 @@ def features_view() -> Facts:
             caption=tr(
                 "tour.features.stage_caption",
                 stage=name,
-                shape=_shape(shape),  # type: ignore[arg-type]
+                shape=_shape(shape),
                 rf=rf.get(name, 0),
             ),
         )
     names = [name for name, _, _ in seen.overlays]
     stage = st.segmented_control(tr("tour.features.stage"), names, key="tour_feat_stage", default=names[-1])
     stage = str(stage or names[-1])
-    st.image(seen.montages[stage], caption=tr("tour.features.channels_caption", k=8, stage=stage))  # type: ignore[arg-type]
+    st.image(seen.montages[stage], caption=tr("tour.features.channels_caption", k=8, stage=stage))
     weights = tr("tour.features.weights_imagenet" if seen.pretrained else "tour.features.weights_random")
     body.markdown(tr("tour.features.body", net=_NET, tap=_TAP, label=seen.label, weights=weights))
     return {"size": _SIZE}

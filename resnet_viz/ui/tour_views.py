@@ -96,13 +96,13 @@ def _live_progress() -> None:
 def degradation() -> Facts:
     config, curves = _shipped()
     body = st.container()
-    runner = st.session_state.get(_RUNNER)
-    live = isinstance(runner, SweepRunner)
-    if live and runner.alive:
+    found = st.session_state.get(_RUNNER)
+    runner = found if isinstance(found, SweepRunner) else None
+    if runner is not None and runner.alive:
         st.button(tr("tour.degradation.stop"), key="tour_sweep_stop", icon=":material/stop:", on_click=_stop_live)
         _live_progress()
     else:
-        if live:
+        if runner is not None:
             snap = runner.snapshot()
             if snap.error is not None:
                 st.warning(tr("tour.degradation.failed", detail=snap.error.message(lang())))
