@@ -4,8 +4,8 @@ A dense layer concatenates its k new channels onto everything before it instead 
 channel count grows by the growth rate k inside a dense block. torchvision's ``_DenseLayer`` receives a
 *list* of tensors; the tracer takes the first tensor as a block's input, so :func:`trace_densenet`
 rewrites each dense layer's input to the concatenation it really reads (the input of its ``norm1``)
-and makes each transition (BN, ReLU, 1x1 conv, 2x2 average pool: leaf modules the tracer sees as
-blocks of one layer each) one block record, so graphs show it as one unit.
+and makes each transition (BN, ReLU, 1x1 conv, 2x2 average pool: a Sequential the tracer does not
+count as a block, since it is a stage itself) one block record, so graphs show it as one unit.
 """
 
 from __future__ import annotations

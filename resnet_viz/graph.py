@@ -168,7 +168,13 @@ class _Drawer:
 
 
 # Short names for the stem and head nodes, which list several ops on one line.
-_SHORT: Final = {"Conv2d": "conv", "BatchNorm2d": "BN", "MaxPool2d": "max-pool", "AdaptiveAvgPool2d": "avg-pool"}
+_SHORT: Final = {
+    "Conv2d": "conv",
+    "BatchNorm2d": "BN",
+    "MaxPool2d": "max-pool",
+    "AdaptiveAvgPool2d": "avg-pool",
+    "Linear": "fc",
+}
 
 
 def _op_text(x: LayerRecord, short: bool = False) -> str:

@@ -81,7 +81,7 @@ def chapter_index(key: str | None) -> int:
 
 
 # One-block nets (an ImageNet stem, one block, the head), so a block can be drawn layer by layer.
-BASIC_DEMO: Final = ResNetSpec(block="basic", layers=(1,), widths=(64,), num_classes=1000)
+BASIC_DEMO: Final = ResNetSpec(block="basic", layers=(1,), widths=(64,))
 BOTTLENECK_DEMO: Final = ResNetSpec(block="bottleneck", layers=(1,), widths=(64,), stem_width=256)
 WIDE_BASIC_DEMO: Final = ResNetSpec(block="basic", layers=(1,), widths=(256,), stem_width=256)
 

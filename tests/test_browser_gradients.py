@@ -51,9 +51,11 @@ def test_start_with_defaults_and_watch_the_plots_update(page: Any, app_url: str,
     assert len(first["res"]) == len(first["plain"]) == 56
     seen = _step(page)
     assert seen >= 1
-    later = _wait(lambda: (s := page.evaluate(_PROFILE_Y)) and s["title"] != first["title"] and s)
-    assert later["heat_steps"] > first["heat_steps"] >= 1  # the layer × step heatmap grew a column
+    # the page keeps redrawing while it trains: the profile moves to a later step, the heatmap grows a column
+    _wait(lambda: (s := page.evaluate(_PROFILE_Y)) and s["title"] != first["title"] and s["res"] != first["res"])
+    _wait(lambda: page.evaluate(_PROFILE_Y)["heat_steps"] > max(first["heat_steps"], 1))
     assert _step(page) > seen
+    page.screenshot(path=str(artifacts / "gradients_live.png"), full_page=True)
     assert page.locator('[data-testid="stPlotlyChart"]').count() == 5
     text = page.inner_text('[data-testid="stMain"]')
     assert "He et al. 2015" in text and "the norms span a factor of" in text

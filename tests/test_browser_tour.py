@@ -20,12 +20,18 @@ def _cjk_font() -> None:
     assert fonts.strip(), "no font covers Chinese: apt-get install fonts-noto-cjk"
 
 
+def _dismiss_page_not_found(page: Any) -> None:
+    """Streamlit 1.67 may answer a browser's first deep link with a "Page not found" dialog and then run the
+    page anyway (see test_browser_features.py); the chapter below it is what the URL asked for."""
+    dialog = page.locator('[role="dialog"]')
+    if dialog.count():
+        assert "Page not found" in dialog.inner_text()
+        page.keyboard.press("Escape")
+        dialog.wait_for(state="detached")
+
+
 def test_two_chapters_in_chinese(page: Any, app_url: str, artifacts: Path) -> None:
     _cjk_font()
-    # Streamlit 1.67 answers the first deep link of a fresh server with a "Page not found" dialog before it
-    # knows the page list (see test_browser_features.py); open the app once first.
-    page.goto(app_url)
-    wait_idle(page)
     page.goto(f"{app_url}/guided-tour?chapter=block&lang=zh")
     wait_idle(page)
     page.get_by_text("自我检测").wait_for(timeout=120_000)  # the questions come last, after the live view
@@ -33,7 +39,7 @@ def test_two_chapters_in_chinese(page: Any, app_url: str, artifacts: Path) -> No
     assert "2. 残差块" in main and "瓶颈结构" in main and "自我检测" in main
     assert page.locator('[data-testid="stException"]').count() == 0
     assert page.locator('[data-testid="stSidebar"]').is_visible()
-    assert page.locator('[role="dialog"]').count() == 0
+    _dismiss_page_not_found(page)
     page.screenshot(path=str(artifacts / "tour-zh-block.png"), full_page=True)
 
     page.goto(f"{app_url}/guided-tour?chapter=dense&lang=zh&presenter=1")
@@ -52,11 +58,10 @@ def test_two_chapters_in_chinese(page: Any, app_url: str, artifacts: Path) -> No
 
 
 def test_next_button_and_url_follow_each_other(page: Any, app_url: str) -> None:
-    page.goto(app_url)
-    wait_idle(page)
     page.goto(f"{app_url}/guided-tour?chapter=block")
     wait_idle(page)
     page.get_by_text("Check yourself").wait_for(timeout=120_000)
+    _dismiss_page_not_found(page)
     page.get_by_role("button", name="Next").first.click()
     page.wait_for_url("**chapter=shortcuts**")
     page.get_by_text("Option B adds").wait_for(timeout=120_000)

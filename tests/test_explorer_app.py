@@ -55,6 +55,10 @@ def test_explorer_graph_and_table_match_torchvision() -> None:
     layer4 = at.dataframe[0].value
     assert layer4["params"].sum() == sum(p.numel() for p in tv.resnet50().layer4.parameters())
     assert set(layer4["stage"]) == {"layer4"}
+    # totals at the top of the table: 3 blocks × (3 conv + 3 BN + 3 ReLU + add) + the projection's conv and BN
+    expected = sum(p.numel() for p in tv.resnet50().layer4.parameters())
+    assert len(layer4) == 32
+    assert any(m.value.startswith(f"**32** of 174 layers · params **{expected:,}** ·") for m in at.markdown)
 
 
 def test_explorer_resnet1202_folds_and_twin_sits_beside_it() -> None:

@@ -63,6 +63,8 @@ def check_view(at: AppTest, key: str, lang: str) -> None:
     elif key == "dense":
         assert "7,978,856" in body and "64 + 6·32 = 256" in body and "resnet34" in body
         assert len(at.get("graphviz_chart")) == 1
+        bars = plotly(at)[0]["data"]
+        assert [b["y"][0] for b in bars] == [64, 128, 256, 512]  # each dense block's input: halved by transitions
 
 
 def walk(at: AppTest, lang: str) -> None:
@@ -108,6 +110,10 @@ def test_controls_change_the_numbers() -> None:
     with torch.device("meta"):
         k12 = sum(p.numel() for p in DenseNet(growth_rate=12).parameters())  # torchvision as the oracle
     assert f"With k = 12: {k12:,} parameters" in text(at)
+    bars = plotly(at)[0]["data"]
+    # by hand, k = 12: 64 + 6·12 = 136 -> 68; + 12·12 = 212 -> 106; + 24·12 = 394 -> 197; block 4's last layer
+    # reads 197 + 15·12 = 377 channels
+    assert [len(b["y"]) for b in bars] == [6, 12, 24, 16] and bars[-1]["y"][-1] == 377
     at.selectbox(key="tour_chapter").set_value("gradients").run()
     at.toggle(key="tour_grad_bn").set_value(False).run()
     assert not at.exception and len(plotly(at)[0]["data"]) == 2

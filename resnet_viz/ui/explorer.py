@@ -149,7 +149,10 @@ def _layer_table(report: TraceReport) -> str | None:
         }
         for r in rows
     ]
-    st.caption(tr("explorer.layers_shown", shown=len(rows), total=len(report.layers)))
+    params, macs = sum(int(str(r["params"])) for r in rows), sum(int(str(r["macs"])) for r in rows)
+    st.markdown(
+        tr("explorer.layers_shown", shown=len(rows), total=len(report.layers), params=f"{params:,}", macs=f"{macs:,}")
+    )
     st.dataframe(table, hide_index=True, width="stretch", height=420, key="explorer_table")
     return stage
 

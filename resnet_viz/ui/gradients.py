@@ -244,11 +244,11 @@ def _pair_view(job: PairRunner) -> None:
     if snap.idle_stopped:
         st.warning(tr("grad.idle_stopped"), icon=":material/timer_off:")
     nets = list(snap.nets.values())
-    if not any(h.steps for h in nets):
+    step = min(h.steps for h in nets)  # the latest step both nets have finished
+    if step == 0:
         st.info(tr("grad.loading"), icon=":material/hourglass_top:")
         return
-    step = min(h.steps for h in nets if h.steps)
-    profiles = {h.title: records_at(h, step - 1) for h in nets if h.steps}
+    profiles = {h.title: records_at(h, step - 1) for h in nets}
     st.plotly_chart(profile_figure(profiles, L, step=step), key="grad_plot_profile", width="stretch")
     st.markdown(f"**{tr('grad.heat_heading')}**")
     cols = st.columns(len(nets))

@@ -58,7 +58,8 @@ class _Seen:
     overlays: tuple[tuple[str, tuple[int, int, int], np.ndarray], ...]  # (stage, shape, (H, W, 3) uint8)
     montages: dict[str, np.ndarray]
     cam: np.ndarray  # (H, W, 3) uint8
-    label: str
+    label: str  # the class name; "" when the weights carry none
+    index: int
     prob: float
     pretrained: bool
 
@@ -81,7 +82,8 @@ def _seen(sample: str) -> _Seen:
         overlays=tuple((a.name, a.shape, mean_overlay(pre.cropped, a)) for a in stages),
         montages={a.name: montage(a, a.top(8), cols=4, cell=72) for a in stages},
         cam=heat_overlay(pre.cropped, cam.cam),
-        label=best.label,
+        label=best.label if info.categories else "",
+        index=best.index,
         prob=best.probability,
         pretrained=info.pretrained,
     )
@@ -92,13 +94,14 @@ def features_view() -> Facts:
     sample = st.segmented_control(tr("tour.features.sample"), tuple(SAMPLES), key="tour_feat_sample", default="cat")
     with st.spinner(tr("tour.computing")):
         seen = _seen(str(sample or "cat"))
+    label = seen.label or tr("tour.features.class_n", n=seen.index)
     rf = {s.name: s.rf[0] for s in cached_trace(preset(_NET), (_SIZE, _SIZE)).stages}
     c = st.columns(2)
     c[0].image(seen.picture, width="stretch")
     c[1].image(
         seen.cam,
         width="stretch",
-        caption=tr("tour.features.gradcam_caption", tap=_TAP, label=seen.label, prob=f"{100 * seen.prob:.1f}"),
+        caption=tr("tour.features.gradcam_caption", tap=_TAP, label=label, prob=f"{100 * seen.prob:.1f}"),
     )
     cols = st.columns(len(seen.overlays))
     for col, (name, shape, img) in zip(cols, seen.overlays):
@@ -117,7 +120,7 @@ def features_view() -> Facts:
     stage = str(stage or names[-1])
     st.image(seen.montages[stage], caption=tr("tour.features.channels_caption", k=8, stage=stage))
     weights = tr("tour.features.weights_imagenet" if seen.pretrained else "tour.features.weights_random")
-    body.markdown(tr("tour.features.body", net=_NET, tap=_TAP, label=seen.label, weights=weights))
+    body.markdown(tr("tour.features.body", net=_NET, tap=_TAP, label=label, weights=weights))
     return {"size": _SIZE}
 
 
@@ -139,13 +142,13 @@ def _similar() -> tuple[NetCost, NetCost]:
     return similar_resnet(_dense(DENSENET121.growth_rate))
 
 
-def _growth_figure(steps: tuple[GrowthStep, ...]) -> go.Figure:
+def _growth_figure(steps: tuple[GrowthStep, ...], k: int) -> go.Figure:
     fig = go.Figure()
     for stage in dict.fromkeys(s.stage for s in steps):
         mine = [s for s in steps if s.stage == stage]
         fig.add_trace(go.Bar(x=[f"{stage}.{s.index}" for s in mine], y=[s.channels_in for s in mine], name=stage))
     fig.update_layout(
-        title=tr("tour.dense.chart"),
+        title=tr("tour.dense.chart", k=k),
         height=360,
         bargap=0.1,
         showlegend=True,
@@ -159,7 +162,6 @@ def dense_view() -> Facts:
     body = st.container()
     base = _dense(DENSENET121.growth_rate)
     steps = channel_growth(base)
-    st.plotly_chart(_growth_figure(steps), key="tour_dense_chart", width="stretch")
     k = int(st.select_slider(tr("tour.dense.k"), _RATES, value=DENSENET121.growth_rate, key="tour_dense_k"))
     costs = dict(zip(_RATES, _what_if()))
     chosen = costs[k]
@@ -172,6 +174,7 @@ def dense_view() -> Facts:
             out=chosen.out_channels,
         )
     )
+    st.plotly_chart(_growth_figure(channel_growth(_dense(k)), k), key="tour_dense_chart", width="stretch")
     st.dataframe(
         pd.DataFrame(
             [

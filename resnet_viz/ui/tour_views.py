@@ -95,6 +95,7 @@ def _live_progress() -> None:
 
 def degradation() -> Facts:
     config, curves = _shipped()
+    shown = "tour.degradation.shipped"
     body = st.container()
     found = st.session_state.get(_RUNNER)
     runner = found if isinstance(found, SweepRunner) else None
@@ -107,7 +108,7 @@ def degradation() -> Facts:
             if snap.error is not None:
                 st.warning(tr("tour.degradation.failed", detail=snap.error.message(lang())))
             elif snap.status == "done":
-                config, curves = LIVE_SWEEP, snap.curves
+                config, curves, shown = LIVE_SWEEP, snap.curves, "tour.degradation.live"
             st.button(
                 tr("tour.degradation.show_shipped"),
                 key="tour_sweep_back",
@@ -121,7 +122,7 @@ def degradation() -> Facts:
                 icon=":material/play_arrow:",
                 on_click=_start_live,
             )
-        st.caption(tr("tour.degradation.live" if curves is not _shipped()[1] else "tour.degradation.shipped"))
+        st.caption(tr(shown))
         st.plotly_chart(sweep_figure(_translated(curves), lang()), key="tour_sweep_chart", width="stretch")
     deep, shallow = max(config.depths), min(config.depths)
     facts: Facts = {"deep": deep, "shallow": shallow, "steps": config.steps, "batch": config.batch_size}
