@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Literal
 
@@ -49,20 +50,20 @@ class StepStats:
         return math.isfinite(self.loss)
 
 
-def layer_weights(model: nn.Module) -> list[tuple[str, nn.Parameter]]:
+def layer_weights(model: nn.Module) -> list[tuple[str, Tensor]]:
     """The weights of the main path's weighted layers (every conv and the classifier), in forward order.
 
     Projection shortcuts (``downsample``) are left out: they are not on the path that ``spec.depth``
     counts, and the plain twin has none, so both nets of a pair give the same list of layers.
     """
-    out: list[tuple[str, nn.Parameter]] = []
+    out: list[tuple[str, Tensor]] = []
     for name, m in model.named_modules():
         if isinstance(m, nn.Conv2d | nn.Linear) and ".downsample" not in f".{name}":
             out.append((name, m.weight))
     return out
 
 
-def fused_norms(params: list[Tensor]) -> Tensor:
+def fused_norms(params: Sequence[Tensor]) -> Tensor:
     """The L2 norm of each parameter's gradient, as one 1-D tensor, in one fused kernel (no per-layer sync)."""
     grads = [p.grad if p.grad is not None else torch.zeros_like(p) for p in params]
     return torch.stack(torch._foreach_norm(grads))  # (L,)
@@ -115,7 +116,8 @@ def gradient_profile(
     The net is built from ``seed``, so a residual spec and its ``twin()`` start from the same weights.
     """
     torch.manual_seed(seed)
-    model = build(spec, device=device, input_size=tuple(batch[0].shape[-2:]), batch_size=len(batch[0]))
+    size = (int(batch[0].shape[-2]), int(batch[0].shape[-1]))
+    model = build(spec, device=device, input_size=size, batch_size=len(batch[0]))
     model.train()
     x, y = batch[0].to(device), batch[1].to(device)
     F.cross_entropy(model(x), y).backward()

@@ -18,7 +18,7 @@ _PROFILE_Y = """() => {
   const p = plots.find(el => el.layout && el.layout.yaxis && el.layout.yaxis.type === 'log' && el.data.length === 2);
   const h = plots.find(el => el.data && el.data[0].type === 'heatmap');
   return p ? {title: p.layout.title.text, res: p.data[0].y.slice(), plain: p.data[1].y.slice(),
-              heat_steps: h ? h.data[0].z[0].length : 0} : null;
+              heat_steps: h ? h.data[0].x.length : 0} : null;
 }"""
 
 
@@ -55,10 +55,11 @@ def test_start_with_defaults_and_watch_the_plots_update(page: Any, app_url: str,
     _wait(lambda: (s := page.evaluate(_PROFILE_Y)) and s["title"] != first["title"] and s["res"] != first["res"])
     _wait(lambda: page.evaluate(_PROFILE_Y)["heat_steps"] > max(first["heat_steps"], 1))
     assert _step(page) > seen
-    page.screenshot(path=str(artifacts / "gradients_live.png"), full_page=True)
     assert page.locator('[data-testid="stPlotlyChart"]').count() == 5
     text = page.inner_text('[data-testid="stMain"]')
     assert "He et al. 2015" in text and "the norms span a factor of" in text
+    page.set_viewport_size({"width": 1400, "height": 3400})  # Streamlit scrolls inside its main block
+    time.sleep(1.5)
     page.screenshot(path=str(artifacts / "gradients_live.png"), full_page=True)
     page.get_by_role("button", name="Stop").click()
     _wait(lambda: "stopped" in page.inner_text('[data-testid="stMain"]'), timeout=60)

@@ -53,7 +53,7 @@ def test_cifar10_reads_a_folder_in_cifar_format(tmp_path: Path) -> None:
     files = _write_cifar(tmp_path)
     ds = cifar10(tmp_path, download=False)
     assert len(ds) == 15 and ds.classes[3] == "class3"
-    assert ds.labels.tolist() == sum((files[f"data_batch_{i}"][1] for i in range(1, 6)), [])
+    assert ds.labels.tolist() == [y for i in range(1, 6) for y in files[f"data_batch_{i}"][1]]
     # oracle by hand: image 0's pixel (row 1, col 2) in channel c is byte c*1024 + 1*32 + 2 of the row
     raw = files["data_batch_1"][0][0]
     for c in range(3):

@@ -47,7 +47,8 @@ def test_start_a_few_steps_and_the_plots_hold_data() -> None:
     assert profile["data"][0]["y"] == list(snap.nets["residual"].norms[-1])
     assert profile["data"][1]["y"] == list(snap.nets["plain"].norms[-1])
     heatmaps = [s for s in specs if s["data"][0]["type"] == "heatmap"]
-    assert len(heatmaps) == 2 and len(heatmaps[0]["data"][0]["z"]) == 8  # 8 layers × 3 steps
+    z = heatmaps[0]["data"][0]["z"]  # plotly ships numpy arrays as typed arrays with a shape
+    assert len(heatmaps) == 2 and z["shape"].replace(" ", "") == "8,3"  # 8 layers × 3 steps
     assert len(specs) == 5
     text = " ".join(m.value for m in at.markdown)
     assert "He et al. 2015" in text and "At step 3" in text

@@ -113,6 +113,7 @@ def _png_with_size(w: int, h: int) -> bytes:
     return bytes(data)
 
 
+@pytest.mark.filterwarnings("ignore::PIL.Image.DecompressionBombWarning")  # PIL warns; we refuse
 def test_bad_inputs_each_get_one_sentence() -> None:
     assert _message(b"") == "The file is empty."
     not_image = "This file is not an image this app can read; use JPEG, PNG, WebP, BMP, TIFF or GIF."

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
+import pytest
 import torch
 from streamlit.testing.v1 import AppTest
 from torchvision.models import DenseNet
@@ -127,3 +128,23 @@ def test_live_sweep_starts_and_stops() -> None:
     at.button(key="tour_sweep_stop").click().run()
     assert not at.exception and at.button(key="tour_sweep_run")
     assert runner.join(timeout=120) and runner.status in ("stopped", "loading")
+
+
+def test_a_finished_live_sweep_replaces_the_shipped_curves(monkeypatch: pytest.MonkeyPatch) -> None:
+    import dataclasses
+
+    from resnet_viz.ui import tour_views
+
+    tiny = dataclasses.replace(LIVE_SWEEP, depths=(8,), steps=2)  # two nets, two steps each: seconds on a CPU
+    monkeypatch.setattr(tour_views, "LIVE_SWEEP", tiny)
+    at = tour()
+    at.button(key="tour_sweep_run").click().run()
+    assert at.session_state["tour_sweep_runner"].join(timeout=300)
+    at.run()
+    assert not at.exception
+    assert t("tour.degradation.live") in [c.value for c in at.caption]
+    lines = plotly(at)[0]["data"]
+    assert [len(tr["y"]) for tr in lines] == [2, 2] and plotly(at)[0]["layout"]["yaxis"]["type"] == "log"
+    assert "2 SGD steps of 16 images" in text(at)  # the text quotes the run it shows
+    at.button(key="tour_sweep_back").click().run()
+    assert t("tour.degradation.shipped") in [c.value for c in at.caption]

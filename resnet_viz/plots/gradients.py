@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping, Sequence
 
+import numpy as np
 import plotly.graph_objects as go
 
 from ..gradients import LayerNorm
@@ -15,6 +16,7 @@ from ..sweep import SweepCurve
 __all__ = ["COLORS", "curves_figure", "ends_figure", "heatmap_figure", "profile_figure", "records_at", "sweep_figure"]
 
 COLORS: Mapping[str, str] = {"residual": "#1f77b4", "plain": "#d62728"}
+MAX_HEAT_STEPS = 400
 
 
 Trace = dict[str, object]
@@ -81,12 +83,15 @@ def records_at(history: NetHistory, step: int = -1) -> list[LayerNorm]:
 
 def heatmap_figure(history: NetHistory, lang: Lang) -> go.Figure:
     """log10 of the gradient norm, layer (rows, input at the bottom) against step (columns)."""
-    z = [[math.log10(v) if v > 0 else None for v in row] for row in history.norms]  # (steps, layers)
-    zt = [list(col) for col in zip(*z)] if z else []  # (layers, steps)
+    norms = np.asarray(history.norms, dtype=np.float64).reshape(len(history.norms), -1)  # (steps, layers)
+    stride = max(1, math.ceil(len(norms) / MAX_HEAT_STEPS))  # long runs: every k-th step keeps redraws cheap
+    steps = np.arange(1, len(norms) + 1)[::stride]
+    with np.errstate(divide="ignore", invalid="ignore"):
+        z = np.where(norms[::stride] > 0, np.log10(norms[::stride]), np.nan).T  # (layers, steps)
     heat: Trace = {
         "type": "heatmap",
-        "z": zt,
-        "x": list(range(1, len(z) + 1)),
+        "z": z,
+        "x": steps.tolist(),
         "y": list(range(1, len(history.layer_names) + 1)),
         "colorscale": "Viridis",
         "colorbar": {"title": {"text": "log₁₀"}},

@@ -171,10 +171,10 @@ def _controls() -> None:
     c[1].number_input(tr("grad.lr"), min_value=1e-6, max_value=100.0, step=0.01, format="%.4g", key="grad_lr")
     c[2].number_input(tr("grad.batch_size"), min_value=1, max_value=1024, step=8, key="grad_batch")
     c[3].number_input(tr("grad.seed"), min_value=0, max_value=2**31 - 1, step=1, key="grad_seed")
-    c = st.columns(2)
-    c[0].selectbox(tr("grad.dataset"), DATASETS, key="grad_dataset", format_func=lambda v: tr(f"grad.ds_{v}"))
+    d = st.columns(2)
+    d[0].selectbox(tr("grad.dataset"), DATASETS, key="grad_dataset", format_func=lambda v: tr(f"grad.ds_{v}"))
     if st.session_state["grad_dataset"] == "folder":
-        c[1].text_input(tr("grad.folder"), key="grad_folder", help=tr("grad.folder_help", root=str(data_root())))
+        d[1].text_input(tr("grad.folder"), key="grad_folder", help=tr("grad.folder_help", root=str(data_root())))
     st.caption(tr("grad.device_caption", device=str(pick_device())))
 
 

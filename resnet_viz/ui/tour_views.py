@@ -68,6 +68,12 @@ def _translated(curves: tuple[SweepCurve, ...]) -> tuple[SweepCurve, ...]:
     return tuple(dataclasses.replace(c, title=net_title(cifar_spec(c.depth, plain=c.plain))) for c in curves)
 
 
+def _sweep_chart(curves: tuple[SweepCurve, ...], key: str) -> None:
+    """The lab's sweep figure on a log axis, so an early spike does not flatten where the curves end."""
+    fig = sweep_figure(_translated(curves), lang()).update_yaxes(type="log")
+    st.plotly_chart(fig, key=key, width="stretch")
+
+
 def _start_live() -> None:
     runner = SweepRunner(LIVE_SWEEP)
     runner.start()
@@ -88,7 +94,7 @@ def _live_progress() -> None:
         return
     snap = runner.snapshot()
     st.progress(snap.done / max(1, snap.total), text=tr("tour.degradation.progress", done=snap.done, total=snap.total))
-    st.plotly_chart(sweep_figure(_translated(snap.curves), lang()), key="tour_sweep_live", width="stretch")
+    _sweep_chart(snap.curves, "tour_sweep_live")
     if not runner.alive:
         st.rerun()
 
@@ -123,7 +129,7 @@ def degradation() -> Facts:
                 on_click=_start_live,
             )
         st.caption(tr(shown))
-        st.plotly_chart(sweep_figure(_translated(curves), lang()), key="tour_sweep_chart", width="stretch")
+        _sweep_chart(curves, "tour_sweep_chart")
     deep, shallow = max(config.depths), min(config.depths)
     facts: Facts = {"deep": deep, "shallow": shallow, "steps": config.steps, "batch": config.batch_size}
     body.markdown(tr("tour.degradation.body", **facts))
