@@ -6,6 +6,7 @@ needs many GiB and minutes on this machine, so there the baseline is torchinfo o
 
 from __future__ import annotations
 
+import functools
 import json
 import statistics
 import subprocess
@@ -71,7 +72,7 @@ def _activation_gib(name: str, size: int) -> float:
 def main() -> None:
     rows = []
     for name, size, device in CASES:
-        ours = _median_s(lambda n=name, s=size: trace(n, input_size=s))
+        ours = _median_s(functools.partial(trace, name, input_size=size))
         base = _median_s(_torchinfo(name, size, device), repeat=1 if name == "resnet1202" else 3)
         rows.append({"net": name, "input": size, "torchinfo_on": device, "trace_s": round(ours, 3),
                      "torchinfo_s": round(base, 3), "speedup": round(base / ours, 1)})  # fmt: skip

@@ -80,7 +80,8 @@ def explain(snap: Snapshot) -> list[str]:
     n = min(res.steps, plain.steps)
     if n == 0:
         return [tr("grad.say.paper")]
-    r, p = res.norms[n - 1], plain.norms[n - 1]
+    # the convolutions only: the classifier's gradient is large in any net and would mask the profile
+    r, p = res.norms[n - 1][:-1], plain.norms[n - 1][:-1]
 
     def spread(row: tuple[float, ...]) -> float:
         positive = [v for v in row if v > 0]
