@@ -10,7 +10,6 @@ STAMP := $(VENV)/.installed
 $(STAMP): requirements.txt requirements-dev.txt
 	@command -v $(PY) >/dev/null || { echo "error: $(PY) not found; set PY=python3.11"; exit 2; }
 	test -x $(BIN)/python || $(PY) -m venv $(VENV)
-	$(BIN)/pip install -q --upgrade pip
 	$(BIN)/pip install -q -r requirements-dev.txt
 	touch $(STAMP)
 

@@ -83,12 +83,16 @@ class TrainStep:
     concatenated first, so instrumenting costs one reduction kernel and no extra synchronisation.
     """
 
-    def __init__(self, model: nn.Module, *, optimizer: Optimizer = "sgd", lr: float = 0.1) -> None:
+    def __init__(self, model: nn.Module, *, optimizer: Optimizer = "sgd", lr: float = 0.1, warmup: int = 0) -> None:
         self.model = model
         self.named = layer_weights(model)
         self.names = [n for n, _ in self.named]
         self._weights = [p for _, p in self.named]
         self.optimizer = make_optimizer(list(model.parameters()), optimizer, lr)
+        # He et al. 2015 §4.2 warm up deep nets at lr/10 first; here the rate ramps from lr/10 to lr.
+        self.schedule = (
+            torch.optim.lr_scheduler.LinearLR(self.optimizer, start_factor=0.1, total_iters=warmup) if warmup else None
+        )
 
     def step(self, x: Tensor, y: Tensor) -> StepStats:
         self.model.train()
@@ -101,6 +105,8 @@ class TrainStep:
         packed = torch.cat([loss.detach().reshape(1), correct.reshape(1).to(norms.dtype), norms]).tolist()
         if math.isfinite(packed[0]):  # a non-finite loss must not poison the weights before we stop
             self.optimizer.step()
+            if self.schedule is not None:
+                self.schedule.step()
         return StepStats(loss=packed[0], accuracy=packed[1] / len(y), norms=tuple(packed[2:]))
 
 

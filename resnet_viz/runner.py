@@ -140,6 +140,7 @@ class RunConfig:
     dataset: DatasetName = "synthetic"
     folder: str = ""  # the ImageFolder under the data root, for dataset "folder"
     device: str = "cpu"
+    warmup: int = 0  # steps over which the learning rate ramps from lr/10 to lr
 
 
 @dataclass(frozen=True)
@@ -225,7 +226,7 @@ class PairRunner(BackgroundJob):
                 input_size=(data.images.shape[-2], data.images.shape[-1]),
                 batch_size=c.batch_size,
             )
-            steps[name] = TrainStep(model, optimizer=c.optimizer, lr=c.lr)
+            steps[name] = TrainStep(model, optimizer=c.optimizer, lr=c.lr, warmup=c.warmup)
         return steps
 
     def _work(self) -> None:

@@ -145,3 +145,16 @@ def test_cli_bad_input_is_one_error_line(args: list[str], needle: str) -> None:
     assert r.returncode == 2
     lines = r.stderr.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith("error:") and needle in lines[0]
+
+
+def test_warmup_ramps_the_learning_rate_from_a_tenth() -> None:
+    # torch's LinearLR: factor = 0.1 + 0.9 * step / warmup, so lr goes 0.01, 0.019, ... 0.1 after `warmup` steps.
+    torch.manual_seed(0)
+    trainer = TrainStep(build(cifar_spec(8), device="cpu"), optimizer="sgd", lr=0.1, warmup=10)
+    x, y = torch.randn(4, 3, 32, 32), torch.tensor([0, 1, 2, 3])
+    seen = []
+    for _ in range(12):
+        seen.append(trainer.optimizer.param_groups[0]["lr"])
+        trainer.step(x, y)
+    assert seen[0] == pytest.approx(0.01) and seen[1] == pytest.approx(0.019)
+    assert seen[10] == pytest.approx(0.1) and seen[11] == pytest.approx(0.1)

@@ -11,6 +11,7 @@ import torchvision
 
 from resnet_viz import build, trace
 from resnet_viz.errors import InputError
+from resnet_viz.spec import PRESETS, preset
 
 # torchvision's weight tables: "_ops" is GMACs of one 224x224 image (convs + classifier).
 TORCHVISION_GMACS = {
@@ -38,8 +39,6 @@ def test_resnet50_v1_saves_three_quarters_of_three_strided_1x1s() -> None:
     saved = 3 * (102_760_448 - 102_760_448 // 4)
     assert trace("resnet50").totals.macs == 4_089_184_256
     assert trace("resnet50", input_size=224).totals.macs - saved == 3_857_973_248
-    from resnet_viz.spec import preset
-
     assert trace(preset("resnet50", variant="v1")).totals.macs == 3_857_973_248
     # Basic blocks have no 1x1 to move the stride to: v1 and v1.5 are the same net.
     assert trace(preset("resnet18", variant="v1")).totals.macs == trace("resnet18").totals.macs
@@ -127,3 +126,12 @@ def test_bad_sizes(size: object) -> None:
 def test_input_smaller_than_total_stride() -> None:
     with pytest.raises(InputError, match="smaller than the total stride 32"):
         trace("resnet50", input_size=16)
+
+
+@pytest.mark.parametrize("name", list(PRESETS))
+def test_every_preset_and_its_plain_twin_trace(name: str) -> None:
+    res, plain = trace(name), trace(preset(name, plain=True))
+    assert res.depth == plain.depth == preset(name).depth
+    assert [s.output_shape for s in res.stages] == [s.output_shape for s in plain.stages]
+    assert not any(x.type in ("ResidualAdd", "PadShortcut") or x.role == "shortcut" for x in plain.layers)
+    assert sum(1 for x in res.layers if x.type == "ResidualAdd") == sum(preset(name).layers)

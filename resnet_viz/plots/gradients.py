@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 
 import numpy as np
 import plotly.graph_objects as go
@@ -41,14 +41,21 @@ def _axis(title: str, **extra: object) -> dict[str, object]:
     return {"title": {"text": title}, **extra}
 
 
-def profile_figure(profiles: Mapping[str, Sequence[LayerNorm]], lang: Lang, *, step: int | None = None) -> go.Figure:
+def profile_figure(
+    profiles: Mapping[str, Sequence[LayerNorm]],
+    lang: Lang,
+    *,
+    step: int | None = None,
+    plain: Collection[str] = (),
+) -> go.Figure:
     """Gradient norm of every layer against depth, one line per net, on a log axis.
 
-    ``profiles`` maps a label (a net's title) to its records; ``step`` names the step they come from.
+    ``profiles`` maps a label (a net's title) to its records; ``step`` names the step they come from;
+    ``plain`` names the labels of plain nets (coloured apart in any language).
     """
     traces: list[Trace] = []
     for i, (label, records) in enumerate(profiles.items()):
-        net = "plain" if label.startswith("plain") else "residual"
+        net = "plain" if label in plain or label.startswith("plain") else "residual"
         traces.append(
             {
                 "type": "scatter",

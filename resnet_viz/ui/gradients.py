@@ -28,6 +28,9 @@ LOSS_WINDOW: Final = 20
 _KEY_RUNNER = "grad_runner"
 _ACTIVE = ("loading", "running", "paused")
 
+# Without a warm-up the residual net's loss spikes over the first steps at lr 0.1 and reads as "worse".
+WARMUP_STEPS: Final = 50
+
 DEFAULTS: Final[dict[str, Any]] = {
     "grad_mode": "pair",
     "grad_source": "depth",
@@ -199,7 +202,7 @@ def _new_job() -> BackgroundJob:
         s["grad_source"], int(s["grad_depth"]), s["grad_preset"], batch_norm=bool(s["grad_bn"]),
         zero_init=s["grad_init"] == "zero",
     )  # fmt: skip
-    return PairRunner(RunConfig(spec=spec, steps=int(s["grad_steps"]), **common))
+    return PairRunner(RunConfig(spec=spec, steps=int(s["grad_steps"]), warmup=WARMUP_STEPS, **common))
 
 
 def _buttons(job: BackgroundJob | None) -> None:
@@ -250,7 +253,8 @@ def _pair_view(job: PairRunner) -> None:
         st.info(tr("grad.loading"), icon=":material/hourglass_top:")
         return
     profiles = {h.title: records_at(h, step - 1) for h in nets}
-    st.plotly_chart(profile_figure(profiles, L, step=step), key="grad_plot_profile", width="stretch")
+    plain = {h.title for h in nets if h.net == "plain"}
+    st.plotly_chart(profile_figure(profiles, L, step=step, plain=plain), key="grad_plot_profile", width="stretch")
     st.markdown(f"**{tr('grad.heat_heading')}**")
     cols = st.columns(len(nets))
     for col, h in zip(cols, nets):

@@ -290,7 +290,8 @@ def gradients() -> Facts:
     plain = res.twin()
     with st.spinner(tr("tour.computing")):
         profiles = {net_title(plain): _profile(plain, batch), net_title(res): _profile(res, batch)}
-    st.plotly_chart(profile_figure(profiles, lang()), key="tour_grad_chart", width="stretch")  # the lab's plot
+    chart = profile_figure(profiles, lang(), plain={net_title(plain)})  # the lab's plot
+    st.plotly_chart(chart, key="tour_grad_chart", width="stretch")
 
     def ratio(recs: list[LayerNorm]) -> str:
         return f"{recs[0].norm / recs[-1].norm:.3g}" if recs[-1].norm else "∞"
