@@ -45,19 +45,39 @@ class BlockConfig:
     residual: bool = True  # False builds the plain twin's block: no shortcut, no add
 
 
+# Meta tensors (the tracer builds on the meta device) have no values to initialise; skipping the init
+# there makes building ResNet-1202 for a trace about twice as fast. Elsewhere these are torch's own layers.
+class Conv2d(nn.Conv2d):
+    def reset_parameters(self) -> None:
+        if not self.weight.is_meta:
+            super().reset_parameters()
+
+
+class BatchNorm2d(nn.BatchNorm2d):
+    def reset_parameters(self) -> None:
+        if not self.weight.is_meta:
+            super().reset_parameters()
+
+
+class Linear(nn.Linear):
+    def reset_parameters(self) -> None:
+        if not self.weight.is_meta:
+            super().reset_parameters()
+
+
 def conv3x3(in_planes: int, out_planes: int, stride: int = 1, groups: int = 1, bias: bool = False) -> nn.Conv2d:
     """3x3 convolution with padding 1."""
-    return nn.Conv2d(in_planes, out_planes, 3, stride=stride, padding=1, groups=groups, bias=bias)
+    return Conv2d(in_planes, out_planes, 3, stride=stride, padding=1, groups=groups, bias=bias)
 
 
 def conv1x1(in_planes: int, out_planes: int, stride: int = 1, bias: bool = False) -> nn.Conv2d:
     """1x1 convolution."""
-    return nn.Conv2d(in_planes, out_planes, 1, stride=stride, bias=bias)
+    return Conv2d(in_planes, out_planes, 1, stride=stride, bias=bias)
 
 
 def norm(channels: int, on: bool) -> nn.Module:
     """BatchNorm2d, or Identity when batch norm is off (convs then carry a bias)."""
-    return nn.BatchNorm2d(channels) if on else nn.Identity()
+    return BatchNorm2d(channels) if on else nn.Identity()
 
 
 class PadShortcut(nn.Module):

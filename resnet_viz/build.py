@@ -8,7 +8,7 @@ from dataclasses import dataclass
 import torch
 from torch import Tensor, nn
 
-from .blocks import Block, BlockConfig, block_class, conv3x3, norm, zero_last
+from .blocks import Block, BlockConfig, Conv2d, Linear, block_class, conv3x3, norm, zero_last
 from .errors import ResourceError
 from .spec import ResNetSpec, spec_from
 
@@ -26,7 +26,7 @@ class ResNet(nn.Module):
         bn, bias = spec.batch_norm, not spec.batch_norm
         c = spec.stem_channels
         if spec.stem == "imagenet":  # 7x7/2 conv + 3x3/2 max-pool: /4 before the first stage
-            self.conv1: nn.Module = nn.Conv2d(spec.in_channels, c, 7, stride=2, padding=3, bias=bias)
+            self.conv1: nn.Module = Conv2d(spec.in_channels, c, 7, stride=2, padding=3, bias=bias)
         else:  # CIFAR (He et al. 2015 §4.2): one 3x3 conv, no pooling
             self.conv1 = conv3x3(spec.in_channels, c, bias=bias)
         # Pre-activation CIFAR nets (He et al. 2016) leave BN-ReLU to the first block.
@@ -57,7 +57,7 @@ class ResNet(nn.Module):
             self.post_bn: nn.Module = norm(c, bn)
             self.post_relu: nn.Module = nn.ReLU()
         self.avgpool = nn.AdaptiveAvgPool2d((1, 1))
-        self.fc = nn.Linear(c, spec.num_classes)
+        self.fc = Linear(c, spec.num_classes)
         self.out_channels = c
         self._init_weights()
 

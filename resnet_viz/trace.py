@@ -193,7 +193,8 @@ class _Fields(TorchFunctionMode):
 
     def __torch_function__(self, func: Any, types: Any, args: tuple[Any, ...] = (), kwargs: Any = None) -> Any:
         if _same_shape_result(func, args):
-            out = torch.empty_like(args[0])  # meta kernels for these run slow Python decompositions
+            # empty_like and the meta kernels of these ops run slow Python decompositions; empty does not
+            out = torch.empty(args[0].shape, dtype=args[0].dtype, device="meta")
         else:
             out = func(*args, **(kwargs or {}))
         if isinstance(out, Tensor) and out.dim() >= 1:
@@ -296,7 +297,7 @@ def trace_module(
                 stride=stride,
                 input_shape=in_shape,
                 output_shape=out_shape,
-                params=sum(p.numel() for p in module.parameters(recurse=False)) if calls[name] == 1 else 0,
+                params=sum(p.numel() for p in module._parameters.values() if p is not None) if calls[name] == 1 else 0,
                 macs=_macs(module, out_shape),
                 rf=rf,
                 jump=jump,
@@ -326,8 +327,13 @@ def trace_module(
                 handles.append(module.register_forward_hook(on_leaf))
             elif _STAGE.match(name.split(".")[-1]) or stage_of(name)[1] == name:
                 handles.append(module.register_forward_hook(on_container))
-        with torch.no_grad(), fields:
-            model(x)
+        was_training = model.training
+        model.eval()  # shapes are the same; eval skips batch norm's running-stat updates
+        try:
+            with torch.no_grad(), fields:
+                model(x)
+        finally:
+            model.train(was_training)
     finally:
         for h in handles:
             h.remove()
