@@ -14,7 +14,7 @@ $(STAMP): requirements.txt requirements-dev.txt
 	touch $(STAMP)
 
 run: $(STAMP)
-	$(BIN)/streamlit run app.py
+	$(BIN)/python -m resnet_viz.ui.launch
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import socket
@@ -37,16 +38,16 @@ def artifacts() -> Path:
     return out
 
 
-@pytest.fixture(scope="session")
-def app_url() -> Iterator[str]:
-    """A real `streamlit run app.py` on a free loopback port, for browser tests; stopped afterwards."""
+@contextlib.contextmanager
+def running_app(log_name: str = "server.log") -> Iterator[str]:
+    """A real server started as `make run` starts it, on a free loopback port; stopped afterwards."""
     require_tool("/usr/bin/chromium", "browser tests drive Debian's Chromium")
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
-    log = (ROOT / "test-artifacts").joinpath("server.log")
+    log = (ROOT / "test-artifacts").joinpath(log_name)
     log.parent.mkdir(exist_ok=True)
-    cmd = [sys.executable, "-m", "streamlit", "run", "app.py", "--server.headless", "true",
+    cmd = [sys.executable, "-m", "resnet_viz.ui.launch", "--server.headless", "true",
            "--server.port", str(port), "--server.address", "127.0.0.1",
            "--browser.gatherUsageStats", "false"]  # fmt: skip
     with log.open("w") as out:
@@ -70,6 +71,13 @@ def app_url() -> Iterator[str]:
             proc.wait(timeout=15)
         except subprocess.TimeoutExpired:
             proc.kill()
+
+
+@pytest.fixture(scope="session")
+def app_url() -> Iterator[str]:
+    """The app served for the whole browser-test session."""
+    with running_app() as url:
+        yield url
 
 
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
