@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import math
-import os
 import pickle
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -21,7 +20,6 @@ __all__ = [
     "DATASETS",
     "DatasetName",
     "ImageSet",
-    "LocalCIFAR10",
     "batches",
     "cifar10",
     "image_folder",
@@ -91,37 +89,25 @@ def cifar10(root: Path | None = None, *, download: bool = True, limit: int | Non
     """CIFAR-10's training set through ``torchvision.datasets.CIFAR10``: read from ``<root>/cifar10`` when
     already there, else downloaded when the network allows; offline it raises one InputError sentence."""
     folder = (root or data_root()) / "cifar10"
-    batches_dir = folder / LocalCIFAR10.base_folder
-    on_disk = (batches_dir / LocalCIFAR10.meta["filename"]).exists()
+    on_disk = (folder / "cifar-10-batches-py" / "batches.meta").exists()  # torchvision's layout
     try:
         if on_disk:
-            ds: CIFAR10 = LocalCIFAR10(str(folder), train=True, download=False)
+            # torchvision checks every file's MD5 before it unpickles it, so a planted file never runs code.
+            ds: CIFAR10 = CIFAR10(str(folder), train=True, download=False)
         elif download:
             ds = CIFAR10(str(folder), train=True, download=True)
         else:
             raise InputError("grad_cifar_missing", folder=str(folder))
     except InputError:
         raise
-    except (OSError, RuntimeError, pickle.UnpicklingError) as e:  # URLError is an OSError
+    except RuntimeError as e:  # torchvision: "Dataset not found or corrupted" (a checksum failed)
+        code = "grad_cifar_corrupt" if on_disk else "grad_cifar_offline"
+        raise InputError(code, folder=str(folder)) from e
+    except (OSError, pickle.UnpicklingError) as e:  # URLError is an OSError
         raise InputError("grad_cifar_offline", folder=str(folder)) from e
     data = torch.from_numpy(ds.data[:limit])  # (N, 32, 32, 3) uint8
     labels = torch.tensor(ds.targets[:limit], dtype=torch.int64)
     return ImageSet("cifar10", _normalise(data), labels, tuple(ds.classes))
-
-
-class LocalCIFAR10(CIFAR10):
-    """CIFAR-10 read from a folder someone placed on disk: every file must exist, but checksums are not
-    required, so a re-packed or partial copy in the same pickle format loads too."""
-
-    def _check_integrity(self) -> bool:
-        base = os.path.join(self.root, self.base_folder)
-        return all(os.path.isfile(os.path.join(base, f)) for f, _ in self.train_list)
-
-    def _load_meta(self) -> None:
-        path = os.path.join(self.root, self.base_folder, self.meta["filename"])
-        with open(path, "rb") as f:
-            self.classes = pickle.load(f, encoding="latin1")[self.meta["key"]]
-        self.class_to_idx = {c: i for i, c in enumerate(self.classes)}
 
 
 def image_folder(name: str, *, root: Path | None = None, limit: int = 20_000) -> ImageSet:

@@ -9,6 +9,7 @@ from urllib.error import URLError
 import numpy as np
 import pytest
 import torch
+import torchvision.datasets.cifar
 from PIL import Image
 
 from resnet_viz import data as data_mod
@@ -49,8 +50,18 @@ def _write_cifar(folder: Path, per_file: int = 3) -> dict[str, tuple[np.ndarray,
     return files
 
 
-def test_cifar10_reads_a_folder_in_cifar_format(tmp_path: Path) -> None:
+def test_cifar10_refuses_files_that_fail_the_checksums(tmp_path: Path) -> None:
+    # torchvision checks MD5s before unpickling; our hand-written copy cannot match them.
+    _write_cifar(tmp_path)
+    with pytest.raises(InputError) as e:
+        cifar10(tmp_path, download=False)
+    assert e.value.code == "grad_cifar_corrupt"
+
+
+def test_cifar10_reads_a_folder_in_cifar_format(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     files = _write_cifar(tmp_path)
+    # torchvision checks each file against the real files' MD5s; this hand-written copy is let through.
+    monkeypatch.setattr(torchvision.datasets.cifar, "check_integrity", lambda *a, **k: True)
     ds = cifar10(tmp_path, download=False)
     assert len(ds) == 15 and ds.classes[3] == "class3"
     assert ds.labels.tolist() == [y for i in range(1, 6) for y in files[f"data_batch_{i}"][1]]
