@@ -64,3 +64,31 @@ def test_start_with_defaults_and_watch_the_plots_update(page: Any, app_url: str,
     page.get_by_role("button", name="Stop").click()
     _wait(lambda: "stopped" in page.inner_text('[data-testid="stMain"]'), timeout=60)
     assert page.locator('[data-testid="stException"]').count() == 0
+
+
+def test_two_sessions_train_at_once_and_keep_their_own_runs(page: Any, app_url: str) -> None:
+    other_context = page.context.browser.new_context(viewport={"width": 1400, "height": 1000})
+    other = other_context.new_page()
+    other.set_default_timeout(60_000)
+    try:
+        for pg, depth in ((page, 20), (other, 8)):
+            pg.goto(f"{app_url}/gradient-lab")
+            pg.get_by_text("Choose the nets and press").wait_for(timeout=180_000)
+            wait_idle(pg, 180)
+            box = pg.get_by_role("spinbutton", name="Depth (6n+2 or 9n+2)")
+            box.fill(str(depth))
+            box.press("Enter")
+            wait_idle(pg, 60)
+            pg.get_by_role("button", name="Start").click()
+        mine = _wait(lambda: page.evaluate(_PROFILE_Y))
+        theirs = _wait(lambda: other.evaluate(_PROFILE_Y))
+        assert len(mine["res"]) == len(mine["plain"]) == 20  # plain-20 and ResNet-20: 19 convs + fc
+        assert len(theirs["res"]) == len(theirs["plain"]) == 8
+        _wait(lambda: _step(page) >= 2 and _step(other) >= 2)
+        assert len(page.evaluate(_PROFILE_Y)["res"]) == 20 and len(other.evaluate(_PROFILE_Y)["res"]) == 8
+        for pg in (page, other):
+            pg.get_by_role("button", name="Stop").click()
+            _wait(lambda pg=pg: "stopped" in pg.inner_text('[data-testid="stMain"]'), timeout=60)
+            assert pg.locator('[data-testid="stException"]').count() == 0
+    finally:
+        other_context.close()
