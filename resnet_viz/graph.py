@@ -199,14 +199,20 @@ def _ends(d: _Drawer, report: TraceReport) -> tuple[str, list[LayerRecord], list
     return d.terminal("input", report.input_shape), stem, head
 
 
-def _stage_graph(d: _Drawer) -> graphviz.Digraph:
-    r = d.report
-    prev, stem, head = _ends(d, r)
-    prev_shape: Sequence[int] = r.input_shape
+def _grouped_stem(d: _Drawer) -> tuple[str, Sequence[int], list[LayerRecord]]:
+    """The input node and the stem as one node; returns the last node, its output shape and the head layers."""
+    prev, stem, head = _ends(d, d.report)
+    prev_shape: Sequence[int] = d.report.input_shape
     if stem:
         nid = d.group_node(d.g, d.tr("stem"), stem)
         d.edge(prev, nid, prev_shape)
         prev, prev_shape = nid, stem[-1].output_shape
+    return prev, prev_shape, head
+
+
+def _stage_graph(d: _Drawer) -> graphviz.Digraph:
+    r = d.report
+    prev, prev_shape, head = _grouped_stem(d)
     for s in r.stages:
         if s.name == "stem":
             continue
@@ -245,12 +251,7 @@ def _stage_clusters(d: _Drawer, runs: list[BlockRun]) -> Iterator[tuple[graphviz
 
 def _block_graph(d: _Drawer, fold: bool) -> graphviz.Digraph:
     r = d.report
-    prev, stem, head = _ends(d, r)
-    prev_shape: Sequence[int] = r.input_shape
-    if stem:
-        nid = d.group_node(d.g, d.tr("stem"), stem)
-        d.edge(prev, nid, prev_shape)
-        prev, prev_shape = nid, stem[-1].output_shape
+    prev, prev_shape, head = _grouped_stem(d)
     for c, runs in _stage_clusters(d, block_runs(r, fold=fold)):
         for run in runs:
             b = run.first
