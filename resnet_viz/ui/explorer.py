@@ -16,7 +16,7 @@ from ..spec import ResNetSpec
 from ..trace import TraceReport
 from .cache import cached_trace
 from .home import stage_table, totals_row
-from .sidebar import current
+from .sidebar import usable
 from .text import lang, say_error, tr
 
 __all__ = ["MAX_DRAWN", "cached_dot", "draw_graph", "render_explorer", "resolve_fold", "stage_rows"]
@@ -103,24 +103,17 @@ def _exports(report: TraceReport, dot: str, stage: str | None) -> None:
             on_click="ignore",
             icon=":material/download:",
         )
-    c[3].download_button(
-        tr("explorer.export_csv"),
-        data=lambda: table_csv(report, stage=stage),
-        file_name=f"{base}_layers.csv",
-        mime=MIME["csv"],
-        key="explorer_export_csv",
-        on_click="ignore",
-        icon=":material/table:",
-    )
-    c[4].download_button(
-        tr("explorer.export_json"),
-        data=lambda: table_json(report, stage=stage),
-        file_name=f"{base}_layers.json",
-        mime=MIME["json"],
-        key="explorer_export_json",
-        on_click="ignore",
-        icon=":material/data_object:",
-    )
+    tables = (("csv", table_csv, ":material/table:"), ("json", table_json, ":material/data_object:"))
+    for col, (fmt, write, icon) in zip(c[3:], tables):
+        col.download_button(
+            tr(f"explorer.export_{fmt}"),
+            data=functools.partial(write, report, stage=stage),
+            file_name=f"{base}_layers.{fmt}",
+            mime=MIME[fmt],
+            key=f"explorer_export_{fmt}",
+            on_click="ignore",
+            icon=icon,
+        )
 
 
 def _layer_table(report: TraceReport) -> str | None:
@@ -160,10 +153,8 @@ def _layer_table(report: TraceReport) -> str | None:
 def render_explorer() -> None:
     st.title(tr("explorer.title"))
     st.caption(tr("explorer.intro"))
-    sel = current()
-    if sel.error is not None or sel.spec is None:
-        if sel.error is not None:
-            say_error(sel.error)
+    sel = usable()
+    if sel is None or sel.spec is None:
         return
     level, fold_choice, twin = _controls()
     try:

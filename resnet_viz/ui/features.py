@@ -17,7 +17,7 @@ from ..images import IMAGENET_MEAN, IMAGENET_STD, Preprocessed, load_image, prep
 from ..samples import SAMPLES, sample_bytes
 from ..spec import ResNetSpec
 from ..weights import WeightsInfo, load_model, twin_of
-from .sidebar import current
+from .sidebar import usable
 from .text import net_title, say_error, tr
 
 __all__ = ["render_features"]
@@ -279,10 +279,8 @@ def render_features() -> None:
     _init()
     st.title(tr("feat.title"))
     st.markdown(tr("feat.intro"))
-    sel = current()
-    if sel.error is not None or sel.spec is None:
-        if sel.error is not None:
-            say_error(sel.error)
+    sel = usable()
+    if sel is None or sel.spec is None:
         return
     spec = sel.spec.replace(plain=False)  # the residual net, with its plain twin beside it
     data, stem = _image_bytes()

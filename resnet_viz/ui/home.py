@@ -7,7 +7,7 @@ import streamlit as st
 from ..errors import UserError
 from .cache import cached_trace
 from .pages import PAGES
-from .sidebar import current
+from .sidebar import usable
 from .text import net_title, say_error, tr
 
 __all__ = ["render_home", "stage_table", "totals_row"]
@@ -28,10 +28,8 @@ def stage_table(stages: list[dict[str, object]]) -> None:
 def render_home() -> None:
     st.title(tr("home.title"))
     st.markdown(tr("home.intro"))
-    sel = current()
-    if sel.error is not None or sel.spec is None:
-        if sel.error is not None:
-            say_error(sel.error)
+    sel = usable()
+    if sel is None or sel.spec is None:
         return
     try:
         report = cached_trace(sel.spec, sel.input_size)

@@ -16,9 +16,9 @@ from ..errors import InputError, UserError
 from ..i18n import LANGS, Lang, t
 from ..spec import PRESETS, ResNetSpec, preset
 from ..trace import normalize_size
-from .text import lang, net_title, tr
+from .text import lang, net_title, say_error, tr
 
-__all__ = ["DEFAULTS", "Selection", "current", "init_state", "language_picker", "sidebar"]
+__all__ = ["DEFAULTS", "Selection", "current", "init_state", "language_picker", "sidebar", "usable"]
 
 # Widget key -> (default, query parameter). Every widget's value lives in session state under its key.
 DEFAULTS: dict[str, object] = {
@@ -244,3 +244,13 @@ def current() -> Selection:
     """The selection the sidebar made in this run (drawn by app.py before the page)."""
     sel = st.session_state.get("_selection")
     return sel if isinstance(sel, Selection) else sidebar()
+
+
+def usable() -> Selection | None:
+    """The current selection when it makes a net; otherwise its one sentence is shown and None returned."""
+    sel = current()
+    if sel.spec is None or sel.error is not None:
+        if sel.error is not None:
+            say_error(sel.error)
+        return None
+    return sel
