@@ -83,8 +83,11 @@ class TrainStep:
     concatenated first, so instrumenting costs one reduction kernel and no extra synchronisation.
     """
 
-    def __init__(self, model: nn.Module, *, optimizer: Optimizer = "sgd", lr: float = 0.1, warmup: int = 0) -> None:
+    def __init__(
+        self, model: nn.Module, *, optimizer: Optimizer = "sgd", lr: float = 0.1, warmup: int = 0, clip: float = 0.0
+    ) -> None:
         self.model = model
+        self.clip = clip  # the gradient norm over all parameters is clipped to this (0: never)
         self.named = layer_weights(model)
         self.names = [n for n, _ in self.named]
         self._weights = [p for _, p in self.named]
@@ -104,6 +107,8 @@ class TrainStep:
         correct = (logits.detach().argmax(1) == y).sum()
         packed = torch.cat([loss.detach().reshape(1), correct.reshape(1).to(norms.dtype), norms]).tolist()
         if math.isfinite(packed[0]):  # a non-finite loss must not poison the weights before we stop
+            if self.clip:  # after the norms are read, so the plots show the gradients as computed
+                nn.utils.clip_grad_norm_(self.model.parameters(), self.clip)
             self.optimizer.step()
             if self.schedule is not None:
                 self.schedule.step()

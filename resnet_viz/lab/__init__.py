@@ -1,0 +1,1 @@
+"""The gradient lab as a service: engine, run store, training, insights."""

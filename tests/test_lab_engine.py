@@ -1,0 +1,206 @@
+"""The lab as a service: runs train in Dask worker processes, are shared by key, resume after a killed worker."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+import torch
+
+from resnet_viz import build, cifar_spec
+from resnet_viz.data import batches, synthetic
+from resnet_viz.gradients import TrainStep
+from resnet_viz.lab.config import RunConfig
+from resnet_viz.lab.engine import Engine, EngineError
+from resnet_viz.lab.runs import start_run, stop_watching, watch_run
+from resnet_viz.lab.store import RunStore
+from resnet_viz.lab.train import load_final
+
+ROOT = Path(__file__).resolve().parents[1]
+TINY = RunConfig(spec=cifar_spec(8), steps=12, batch_size=8, seed=7, lr=0.05)
+
+
+def _wait(cond: Callable[[], bool], timeout: float = 240.0) -> None:
+    """Poll until ``cond()`` holds (the deadline only guards against hanging; nothing asserts on time)."""
+    deadline = time.monotonic() + timeout
+    while not cond():
+        assert time.monotonic() < deadline, "condition never held"
+        time.sleep(0.1)
+
+
+@pytest.fixture(scope="module")
+def engine() -> Iterator[Engine]:
+    # workers inherit these: checkpoints every second, web runs unwatched for 4 s stop
+    os.environ["RESNET_VIZ_CHECKPOINT_S"] = "1"
+    os.environ["RESNET_VIZ_IDLE_S"] = "4"
+    eng = Engine("")
+    try:
+        yield eng
+    finally:
+        eng.close()
+        del os.environ["RESNET_VIZ_CHECKPOINT_S"], os.environ["RESNET_VIZ_IDLE_S"]
+
+
+@pytest.fixture
+def store(tmp_path: Path) -> RunStore:
+    return RunStore(f"sqlite:///{tmp_path / 'lab.sqlite'}")
+
+
+def _by_hand(config: RunConfig) -> dict[str, list[float]]:
+    """Oracle: both nets trained in this process, the bare loop, same seed and the same batches."""
+    torch.set_num_threads(1)
+    data = synthetic(seed=config.seed)
+    out: dict[str, list[float]] = {}
+    for net, plain in (("residual", False), ("plain", True)):
+        torch.manual_seed(config.seed)
+        step = TrainStep(build(cifar_spec(8, plain=plain), device="cpu"), lr=config.lr, warmup=config.warmup)
+        feed = batches(data, config.batch_size, seed=config.seed)
+        out[net] = [step.step(*next(feed)).loss for _ in range(config.steps)]
+    return out
+
+
+def test_a_run_trains_in_the_workers_and_matches_the_bare_loop(engine: Engine, store: RunStore) -> None:
+    assert len(engine.workers()) == 2
+    rid = start_run(store, engine, TINY, origin="cli")
+    engine.wait(store, rid, poll=0.2)
+    run = store.get(rid)
+    assert run.status == "done" and run.step == 12 and run.keep
+    expected = _by_hand(TINY)
+    for net in ("residual", "plain"):
+        rows = store.metrics(rid, net)
+        assert [r.step for r in rows] == list(range(1, 13))
+        assert [r.loss for r in rows] == pytest.approx(expected[net], rel=1e-4)
+        assert len(rows[0].norms) == 8 and len(run.nets[net].layers) == 8
+    trained = load_final(store, rid, "plain")  # safetensors weights of the finished net
+    assert sum(p.numel() for p in trained.parameters()) == sum(
+        p.numel() for p in build(cifar_spec(8, plain=True)).parameters()
+    )
+
+
+def test_pressing_start_again_joins_the_same_run(engine: Engine, store: RunStore) -> None:
+    config = TINY.__class__(**{**TINY.__dict__, "steps": 400, "seed": 8})
+    first = start_run(store, engine, config, session="a")
+    second = start_run(store, engine, config, session="b")
+    assert first == second and len(store.runs()) == 1
+    _wait(lambda: store.get(first).step >= 3)
+    assert store.watchers(first, within=60) == 2
+    assert not stop_watching(store, first, "a")  # b still watches
+    watch_run(store, engine, first, "b")
+    assert stop_watching(store, first, "b")  # the last watcher leaves: the run stops
+    _wait(lambda: all(n.rate == 0.0 for n in store.get(first).nets.values()), timeout=60)
+    held = store.get(first)
+    assert held.status == "stopped" and held.step < 400
+    # Start with the same settings resumes from the checkpoint, keeping what was recorded
+    again = start_run(store, engine, config, session="c")
+    assert again == first
+    _wait(lambda: store.get(first).step > held.step + 2)
+    stop_watching(store, first, "c")
+
+
+def test_an_unwatched_web_run_stops_by_itself(engine: Engine, store: RunStore) -> None:
+    config = TINY.__class__(**{**TINY.__dict__, "steps": 10_000, "seed": 9})
+    rid = start_run(store, engine, config, session="gone")
+    _wait(lambda: store.status(rid) == "stopped", timeout=120)  # nobody polls: idle after 4 s
+    err = store.get(rid).error()
+    assert err is not None and "Nobody watched this run" in err.message()
+
+
+def test_a_killed_worker_resumes_from_the_checkpoint_and_loses_nothing(engine: Engine, store: RunStore) -> None:
+    config = TINY.__class__(**{**TINY.__dict__, "steps": 60, "seed": 11})
+    rid = start_run(store, engine, config, origin="cli")
+    _wait(
+        lambda: store.get_blob(rid, "residual", "checkpoint") is not None and store.get(rid).nets["residual"].step >= 5
+    )
+    before = store.metrics(rid, "residual")
+    pids = engine.client.run(os.getpid)  # {worker address: pid}
+    worker = store.get(rid).nets["residual"].step  # noqa: F841  (progress at the kill, for the record)
+    victim = next(iter(sorted(pids.items())))
+    os.kill(victim[1], signal.SIGKILL)  # one worker process dies mid-run; its nanny starts another
+    engine.wait(store, rid, poll=0.2)
+    run = store.get(rid)
+    assert run.status == "done", run.error()
+    expected = _by_hand(config)
+    for net in ("residual", "plain"):
+        rows = store.metrics(rid, net)
+        assert [r.step for r in rows] == list(range(1, 61))  # no step lost, none twice
+        assert [r.loss for r in rows] == pytest.approx(expected[net], rel=1e-4)  # resumed exactly
+    kept = {r.step: r.loss for r in store.metrics(rid, "residual")}
+    assert all(kept[r.step] == pytest.approx(r.loss, rel=1e-4) for r in before)
+
+
+def test_a_diverging_run_stops_cleanly_and_keeps_its_history(engine: Engine, store: RunStore) -> None:
+    config = TINY.__class__(
+        **{**TINY.__dict__, "lr": 1e6, "steps": 50, "seed": 12, "spec": cifar_spec(8, batch_norm=False)}
+    )
+    rid = start_run(store, engine, config, origin="cli")
+    engine.wait(store, rid, poll=0.2)
+    run = store.get(rid)
+    assert run.status == "diverged"
+    err = run.error()
+    assert err is not None and "diverged at step" in err.message()
+    step = int(run.error_values["step"])
+    assert 1 < step <= 50
+    assert max(r.step for r in store.metrics(rid, "residual") + store.metrics(rid, "plain")) >= step - 1
+
+
+def test_a_bad_scheduler_address_is_one_sentence() -> None:
+    with pytest.raises(EngineError) as e:
+        Engine("tcp://127.0.0.1:1")
+    assert e.value.message().startswith("No training scheduler answers at tcp://127.0.0.1:1")
+    with pytest.raises(EngineError):
+        Engine("not an address")
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def test_the_lab_runs_on_a_scheduler_and_two_workers_started_with_dasks_own_tools(tmp_path: Path) -> None:
+    port = _free_port()
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "RESNET_VIZ_TORCH_THREADS": "1"}
+    bindir = Path(sys.executable).parent
+    procs = [subprocess.Popen([str(bindir / "dask"), "scheduler", "--host", "127.0.0.1", "--port", str(port),
+                               "--no-dashboard"], env=env, cwd=tmp_path, stdout=subprocess.DEVNULL,
+                              stderr=subprocess.DEVNULL)]  # fmt: skip
+    address = f"tcp://127.0.0.1:{port}"
+    try:
+        for i in range(2):
+            procs.append(subprocess.Popen(
+                [str(bindir / "dask"), "worker", address, "--host", "127.0.0.1", "--nthreads", "2",
+                 "--resources", "train=2", "--name", f"w{i}", "--no-dashboard"],
+                env=env, cwd=tmp_path, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+            ))  # fmt: skip
+        _wait(lambda: _connects(address), timeout=60)
+        eng = Engine(address)
+        try:
+            _wait(lambda: len(eng.workers()) == 2, timeout=60)
+            store = RunStore(f"sqlite:///{tmp_path / 'lab.sqlite'}")
+            rid = start_run(store, eng, TINY, origin="cli")
+            eng.wait(store, rid, poll=0.2)
+            assert store.get(rid).status == "done"
+            assert [r.loss for r in store.metrics(rid, "plain")] == pytest.approx(_by_hand(TINY)["plain"], rel=1e-4)
+        finally:
+            eng.close()
+    finally:
+        for p in reversed(procs):
+            p.send_signal(signal.SIGTERM)
+        for p in procs:
+            try:
+                p.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                p.kill()
+
+
+def _connects(address: str) -> bool:
+    host, port = address.removeprefix("tcp://").split(":")
+    with socket.socket() as s:
+        return s.connect_ex((host, int(port))) == 0
