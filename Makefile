@@ -14,7 +14,7 @@ $(STAMP): requirements.txt requirements-dev.txt
 	touch $(STAMP)
 
 run: $(STAMP)
-	$(BIN)/python -m resnet_viz.ui.launch
+	$(BIN)/streamlit run app.py
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

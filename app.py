@@ -1,8 +1,6 @@
-"""ResNet visualizer: the multipage entry. The sidebar is shared by every page; each page is thin."""
+"""ResNet visualizer: the entry script (`streamlit run app.py`). The page table, the router and the shared
+sidebar live in resnet_viz/ui/pages.py; each page is thin."""
 
-import streamlit as st
+from resnet_viz.ui.pages import run_app
 
-from resnet_viz.ui.pages import navigation
-
-st.set_page_config(page_title="ResNet visualizer", page_icon="🧱", layout="wide")
-navigation().run()
+run_app()

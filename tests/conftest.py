@@ -40,14 +40,16 @@ def artifacts() -> Path:
 
 @contextlib.contextmanager
 def running_app(log_name: str = "server.log") -> Iterator[str]:
-    """A real server started as `make run` starts it, on a free loopback port; stopped afterwards."""
+    """A fresh server started as `make run` starts it (`streamlit run app.py`), on a free loopback port; stopped
+    afterwards by its process id."""
     require_tool("/usr/bin/chromium", "browser tests drive Debian's Chromium")
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
     log = (ROOT / "test-artifacts").joinpath(log_name)
     log.parent.mkdir(exist_ok=True)
-    cmd = [sys.executable, "-m", "resnet_viz.ui.launch", "--server.headless", "true",
+    streamlit = Path(sys.executable).with_name("streamlit")  # the venv's own, as `make run` uses
+    cmd = [str(streamlit), "run", "app.py", "--server.headless", "true",
            "--server.port", str(port), "--server.address", "127.0.0.1",
            "--browser.gatherUsageStats", "false"]  # fmt: skip
     with log.open("w") as out:
@@ -84,9 +86,10 @@ CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-
                  "--disable-background-networking", "--disable-component-update", "--disable-sync"]  # fmt: skip
 
 
-@pytest.fixture
-def page(app_url: str) -> Iterator[Any]:
+@contextlib.contextmanager
+def chromium_page() -> Iterator[Any]:
     """A Playwright page in Debian's Chromium (Playwright's own browser download does not work here)."""
+    require_tool("/usr/bin/chromium", "browser tests drive Debian's Chromium")
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as p:
@@ -99,6 +102,13 @@ def page(app_url: str) -> Iterator[Any]:
         finally:
             context.close()
             browser.close()
+
+
+@pytest.fixture
+def page(app_url: str) -> Iterator[Any]:
+    """A Chromium page for the session's server (`app_url`)."""
+    with chromium_page() as pg:
+        yield pg
 
 
 def wait_idle(pg: Any, timeout_s: float = 60) -> None:

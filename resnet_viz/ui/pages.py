@@ -1,4 +1,13 @@
-"""The page list, with translated titles, and the shared sidebar drawn before any page runs."""
+"""The page table, the app's router (`run_app`) and the shared sidebar drawn before any page runs.
+
+Every run of the app goes through `run_app`: `app.py` calls it, and so does each *route file*
+`pages/<url path>.py`. Streamlit serves a fresh server from its legacy `pages/` folder scan until
+`st.navigation` has run once in the process (its docs: "As soon as any session of your app executes the
+st.navigation command, your app will ignore the pages/ directory"); in that mode a first request for
+`/architecture` runs the file whose name is that url path, `pages/architecture.py`, and any other path opens
+"Page not found". The route file hands the run to `run_app`, whose `st.navigation` opens the page registered
+under the same url path (`pages/explorer.py`) and switches the server to `st.navigation` for good.
+"""
 
 from __future__ import annotations
 
@@ -8,10 +17,11 @@ from streamlit.navigation.page import StreamlitPage
 from .sidebar import init_state, language_picker, sidebar
 from .text import tr
 
-__all__ = ["PAGES", "navigation"]
+__all__ = ["PAGES", "navigation", "route_file", "run_app"]
 
-# (file, title key, icon, url path). The url paths differ from the file names on purpose: Streamlit's
-# AppTest (1.67) reruns a page whose url path equals its file stem without the entry script.
+# (file, title key, icon, url path); the first is the default page, served at "/". Every other url path needs
+# its route file, pages/<url path>.py, holding `run_app()` (tests/test_launch.py checks). A page's own file is
+# never named after a url path: the legacy scan would run it on its own, without `run_app` and the sidebar.
 PAGES: tuple[tuple[str, str, str, str], ...] = (
     ("pages/home.py", "nav.home", ":material/home:", "overview"),
     ("pages/explorer.py", "nav.explorer", ":material/account_tree:", "architecture"),
@@ -20,6 +30,11 @@ PAGES: tuple[tuple[str, str, str, str], ...] = (
     ("pages/features.py", "nav.features", ":material/image_search:", "feature-maps"),
     ("pages/tour.py", "nav.tour", ":material/school:", "guided-tour"),
 )
+
+
+def route_file(url_path: str) -> str:
+    """The route file the legacy `pages/` scan serves `/<url_path>` from on a fresh server."""
+    return f"pages/{url_path}.py"
 
 
 def navigation() -> StreamlitPage:
@@ -32,3 +47,9 @@ def navigation() -> StreamlitPage:
     nav = st.navigation(pages)
     sidebar()
     return nav
+
+
+def run_app() -> None:
+    """One run of the app: page config, the shared sidebar, then the page the URL names."""
+    st.set_page_config(page_title="ResNet visualizer", page_icon="🧱", layout="wide")
+    navigation().run()
