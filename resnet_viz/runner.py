@@ -13,6 +13,7 @@ from .build import build
 from .data import DatasetName, ImageSet, batches, load_dataset
 from .errors import UserError
 from .gradients import Optimizer, StepStats, TrainStep
+from .lab.history import NetHistory
 from .spec import ResNetSpec
 
 __all__ = [
@@ -141,22 +142,6 @@ class RunConfig:
     folder: str = ""  # the ImageFolder under the data root, for dataset "folder"
     device: str = "cpu"
     warmup: int = 0  # steps over which the learning rate ramps from lr/10 to lr
-
-
-@dataclass(frozen=True)
-class NetHistory:
-    """Everything one net has reported so far; ``norms[step][layer]`` in depth order."""
-
-    net: NetName
-    title: str
-    layer_names: tuple[str, ...]
-    loss: tuple[float, ...] = ()
-    accuracy: tuple[float, ...] = ()
-    norms: tuple[tuple[float, ...], ...] = ()
-
-    @property
-    def steps(self) -> int:
-        return len(self.loss)
 
 
 @dataclass(frozen=True)

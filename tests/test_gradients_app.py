@@ -1,100 +1,118 @@
-"""The gradient lab through AppTest: start a tiny run, let it finish, the plots hold its numbers; stop; errors."""
+"""The gradient lab through AppTest: runs are submitted to the engine and read back from the store."""
 
 from __future__ import annotations
 
 import json
+import os
 import time
+from collections.abc import Iterator
+from pathlib import Path
 
+import pytest
 from streamlit.testing.v1 import AppTest
 
-from resnet_viz.runner import PairRunner
+from resnet_viz import cifar_spec
+from resnet_viz.lab.config import RunConfig
+from resnet_viz.lab.store import MetricRow, RunStore
 from tests.conftest import ROOT
 
 
-def lab() -> AppTest:
-    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=120).run()
+@pytest.fixture
+def store(tmp_path: Path) -> Iterator[RunStore]:
+    url = f"sqlite:///{tmp_path / 'lab.sqlite'}"
+    os.environ["RESNET_VIZ_DB"] = url
+    try:
+        yield RunStore(url)
+    finally:
+        del os.environ["RESNET_VIZ_DB"]
+
+
+def lab(run: str | None = None) -> AppTest:
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=180)
+    if run is not None:
+        at.query_params["run"] = run
+    at.run()
     at.switch_page("pages/gradients.py").run()
     assert not at.exception
     return at
 
 
-def _charts(at: AppTest) -> dict[str, dict]:  # type: ignore[type-arg]
-    return {c.proto.id: json.loads(c.proto.spec) for c in at.get("plotly_chart")}
+def _charts(at: AppTest) -> list[dict]:  # type: ignore[type-arg]
+    return [json.loads(c.proto.spec) for c in at.get("plotly_chart")]
 
 
-def _wait_for(runner: PairRunner, status: tuple[str, ...]) -> None:
-    deadline = time.monotonic() + 180
-    while runner.status not in status:
-        assert time.monotonic() < deadline, runner.status
-        time.sleep(0.05)
+def _finished_run(store: RunStore) -> str:
+    """A run recorded by hand (3 steps, 8 layers) so the plots can be checked against known numbers."""
+    rid, _ = store.create(RunConfig(spec=cifar_spec(8), steps=3, batch_size=4), origin="cli")
+    for net, scale in (("residual", 1.0), ("plain", 0.01)):
+        store.set_layers(rid, net, [f"l{i}" for i in range(8)])
+        rows = [MetricRow(s, 2.5 - s / 10, s / 10, tuple(scale * (i + 1) * s for i in range(8))) for s in (1, 2, 3)]
+        store.append(rid, net, rows, rate=1.0)
+        store.mark_net_done(rid, net)
+    store.set_status(rid, "done")
+    return rid
 
 
-def test_start_a_few_steps_and_the_plots_hold_data() -> None:
-    at = lab()
+def test_a_stored_run_opens_by_its_link_and_the_plots_hold_its_numbers(store: RunStore) -> None:
+    rid = _finished_run(store)
+    at = lab(rid)
     assert at.title[0].value == "Gradient-flow lab"
+    specs = _charts(at)
+    profile = next(s for s in specs if s["layout"]["yaxis"].get("type") == "log" and len(s["data"]) == 2)
+    assert profile["data"][0]["y"] == [3.0 * (i + 1) for i in range(8)]
+    assert profile["data"][1]["y"] == pytest.approx([0.03 * (i + 1) for i in range(8)])
+    heatmaps = [s for s in specs if s["data"][0]["type"] == "heatmap"]
+    assert len(heatmaps) == 2 and heatmaps[0]["data"][0]["z"]["shape"].replace(" ", "") == "8,3"
+    assert len(specs) == 5
+    assert "At step 3" in " ".join(m.value for m in at.markdown)
+    assert len(at.get("download_button")) == 2
+
+
+def test_an_unknown_run_in_the_link_is_one_sentence(store: RunStore) -> None:
+    at = lab("0123456789abcdef")
+    assert [e.value for e in at.error] == ["No run has the id 0123456789abcdef; pick one from the list of runs."]
+
+
+def test_start_trains_in_the_engine_and_a_second_session_joins_the_same_run(store: RunStore) -> None:
+    at = lab()
     at.number_input(key="grad_depth").set_value(8)
-    at.number_input(key="grad_steps").set_value(3)
+    at.number_input(key="grad_steps").set_value(6)
     at.number_input(key="grad_batch").set_value(8)
     at.button(key="grad_start").click().run()
-    runner = at.session_state["grad_runner"]
-    assert isinstance(runner, PairRunner) and runner.config.spec.depth == 8
-    runner.join(180)
-    at.run()  # the fragment polls a live server; AppTest needs a rerun
-    assert not at.exception and runner.status == "done"
-    snap = runner.snapshot()
-    specs = [s for s in _charts(at).values()]
-    profile = next(s for s in specs if s["layout"]["yaxis"].get("type") == "log" and len(s["data"]) == 2)
-    assert profile["data"][0]["y"] == list(snap.nets["residual"].norms[-1])
-    assert profile["data"][1]["y"] == list(snap.nets["plain"].norms[-1])
-    heatmaps = [s for s in specs if s["data"][0]["type"] == "heatmap"]
-    z = heatmaps[0]["data"][0]["z"]  # plotly ships numpy arrays as typed arrays with a shape
-    assert len(heatmaps) == 2 and z["shape"].replace(" ", "") == "8,3"  # 8 layers × 3 steps
-    assert len(specs) == 5
-    text = " ".join(m.value for m in at.markdown)
-    assert "He et al. 2015" in text and "At step 3" in text
-    assert at.get("download_button")
-
-
-def test_stop_ends_a_long_run_and_a_bad_lr_says_one_sentence() -> None:
-    at = lab()
-    at.number_input(key="grad_depth").set_value(8)
-    at.number_input(key="grad_steps").set_value(100_000)
-    at.number_input(key="grad_batch").set_value(4)
-    at.button(key="grad_start").click().run()
-    runner = at.session_state["grad_runner"]
-    _wait_for(runner, ("running",))
-    at.button(key="grad_stop").click().run()
-    assert runner.join(10) and runner.status == "stopped"
     assert not at.exception
-    # a learning rate that blows up: the run stops with one sentence naming the net and the step
-    at.checkbox(key="grad_bn").uncheck()
-    at.number_input(key="grad_lr").set_value(10.0)
-    at.number_input(key="grad_steps").set_value(200)
-    at.button(key="grad_start").click().run()
-    runner = at.session_state["grad_runner"]
-    runner.join(180)
+    rid = at.session_state["grad_run"]
+    other = lab()
+    other.number_input(key="grad_depth").set_value(8)
+    other.number_input(key="grad_steps").set_value(6)
+    other.number_input(key="grad_batch").set_value(8)
+    other.button(key="grad_start").click().run()
+    assert other.session_state["grad_run"] == rid and len(store.runs()) == 1  # one shared run
+    deadline = time.monotonic() + 240
+    while store.status(rid) != "done":
+        assert time.monotonic() < deadline, store.status(rid)
+        at.run()  # the page's poll also keeps the run's tasks alive
+        time.sleep(0.5)
     at.run()
-    assert runner.status == "diverged", runner.status
-    step = runner.error.values["step"]
-    assert [e.value for e in at.error] == [
-        f"resnet8 (depth 8) diverged at step {step} (loss nan); the run stopped. Try a lower learning rate."
-    ]
-    assert runner.snapshot().nets["plain"].steps == step - 1  # the other net's results stay
+    assert not at.exception and len(_charts(at)) == 5
+    assert [r.step for r in store.metrics(rid, "plain")] == list(range(1, 7))
 
 
-def test_sweep_mode_and_a_bad_depth_list() -> None:
+def test_a_bad_scheduler_address_is_one_sentence_and_the_page_keeps_working(store: RunStore) -> None:
+    os.environ["RESNET_VIZ_SCHEDULER"] = "tcp://127.0.0.1:1"
+    try:
+        at = lab()
+        at.number_input(key="grad_depth").set_value(8)
+        at.button(key="grad_start").click().run()
+        assert not at.exception
+        assert [e.value for e in at.error][0].startswith("No training scheduler answers at tcp://127.0.0.1:1")
+        assert at.number_input(key="grad_depth").value == 8  # the controls are still there
+    finally:
+        del os.environ["RESNET_VIZ_SCHEDULER"]
+
+
+def test_sweep_mode_and_a_bad_depth_list(store: RunStore) -> None:
     at = lab()
     at.segmented_control(key="grad_mode").set_value("sweep").run()
     at.text_input(key="grad_sweep_depths").set_value("20,57")
     at.button(key="grad_start").click().run()
     assert [e.value for e in at.error] == ["Depths must be 6n+2 numbers separated by commas, like 20,56; got '20,57'."]
-    at.text_input(key="grad_sweep_depths").set_value("8")
-    at.number_input(key="grad_sweep_steps").set_value(2)
-    at.number_input(key="grad_batch").set_value(4)
-    at.button(key="grad_start").click().run()
-    runner = at.session_state["grad_runner"]
-    runner.join(180)
-    at.run()
-    assert not at.exception and runner.status == "done"
-    sweep = list(_charts(at).values())
-    assert len(sweep) == 1 and [d["name"] for d in sweep[0]["data"]] == ["plain-resnet8 (depth 8)", "resnet8 (depth 8)"]

@@ -10,7 +10,7 @@ import plotly.graph_objects as go
 
 from ..gradients import LayerNorm
 from ..i18n import Lang, t
-from ..runner import NetHistory
+from ..lab.history import NetHistory
 from ..sweep import SweepCurve
 
 __all__ = ["COLORS", "curves_figure", "ends_figure", "heatmap_figure", "profile_figure", "records_at", "sweep_figure"]
@@ -92,7 +92,7 @@ def heatmap_figure(history: NetHistory, lang: Lang) -> go.Figure:
     """log10 of the gradient norm, layer (rows, input at the bottom) against step (columns)."""
     norms = np.asarray(history.norms, dtype=np.float64).reshape(len(history.norms), -1)  # (steps, layers)
     stride = max(1, math.ceil(len(norms) / MAX_HEAT_STEPS))  # long runs: every k-th step keeps redraws cheap
-    steps = np.arange(1, len(norms) + 1)[::stride]
+    steps = np.asarray(history.step_numbers)[::stride]
     with np.errstate(divide="ignore", invalid="ignore"):
         z = np.where(norms[::stride] > 0, np.log10(norms[::stride]), np.nan).T  # (layers, steps)
     heat: Trace = {
@@ -116,9 +116,9 @@ def heatmap_figure(history: NetHistory, lang: Lang) -> go.Figure:
 def curves_figure(histories: Sequence[NetHistory], lang: Lang) -> go.Figure:
     """Training loss and batch accuracy against step, both nets."""
     traces: list[Trace] = []
-    for h in histories:
-        steps = list(range(1, h.steps + 1))
-        line = {"color": COLORS[h.net]}
+    for i, h in enumerate(histories):
+        steps = h.step_numbers
+        line = {"color": COLORS[h.net], "dash": "solid" if i < 2 else "dot"}
         traces.append({"type": "scatter", "x": steps, "y": list(h.loss), "name": h.title, "line": line})
         traces.append(
             {"type": "scatter", "x": steps, "y": list(h.accuracy), "name": h.title, "line": line,
@@ -139,7 +139,7 @@ def ends_figure(histories: Sequence[NetHistory], lang: Lang) -> go.Figure:
     """The first and the last layer's gradient norm against step, both nets, on a log axis."""
     traces: list[Trace] = []
     for h in histories:
-        steps = list(range(1, h.steps + 1))
+        steps = h.step_numbers
         for which, col, dash in (("first", 0, "solid"), ("last", -1, "dot")):
             traces.append(
                 {

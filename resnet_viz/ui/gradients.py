@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import math
 from typing import Any, Final
 
@@ -12,10 +13,18 @@ from ..choices import parse_ints
 from ..config import data_root
 from ..data import DATASETS
 from ..errors import UserError
+from ..lab.config import NETS, NetName, RunConfig
+from ..lab.defaults import DEFAULT
+from ..lab.engine import MAX_RUNS, Engine
+from ..lab.history import NetHistory, read_history, thinned
+from ..lab.reference import reference_for
+from ..lab.runs import LIVE_S, queue_info, start_run, stop_watching, watch_run
+from ..lab.store import ACTIVE, RunRecord, RunStore, StoreError
 from ..plots.gradients import curves_figure, ends_figure, heatmap_figure, profile_figure, records_at, sweep_figure
-from ..runner import BackgroundJob, PairRunner, RunConfig, Snapshot, TrainingError
+from ..runner import TrainingError
 from ..spec import PRESETS, ResNetSpec, cifar_spec, preset
-from ..sweep import SweepConfig, SweepRunner, SweepSnapshot
+from ..sweep import SweepCurve
+from . import lab
 from .text import lang, say_error, tr
 
 __all__ = ["TRAINABLE", "explain", "metrics_csv", "render_gradients", "spec_from_controls"]
@@ -25,28 +34,27 @@ MAX_TRAIN_DEPTH: Final = 164
 TRAINABLE: Final = tuple(n for n in PRESETS if preset(n).depth <= MAX_TRAIN_DEPTH)
 POLL_S: Final = 1.0
 LOSS_WINDOW: Final = 20
-_KEY_RUNNER = "grad_runner"
-_ACTIVE = ("loading", "running", "paused")
-
-# Without a warm-up the residual net's loss spikes over the first steps at lr 0.1 and reads as "worse".
-WARMUP_STEPS: Final = 50
+_RUN = "grad_run"  # the run this session looks at
+_SWEEP = "grad_sweep_runs"  # the runs of this session's depth sweep
 
 DEFAULTS: Final[dict[str, Any]] = {
     "grad_mode": "pair",
     "grad_source": "depth",
-    "grad_depth": 56,
+    "grad_depth": DEFAULT.spec.depth,
     "grad_preset": "resnet56",
-    "grad_bn": True,
+    "grad_bn": DEFAULT.spec.batch_norm,
     "grad_init": "kaiming",
-    "grad_optimizer": "sgd",
-    "grad_lr": 0.1,
-    "grad_batch": 32,
-    "grad_steps": 300,
-    "grad_seed": 0,
-    "grad_dataset": "synthetic",
+    "grad_optimizer": DEFAULT.optimizer,
+    "grad_lr": DEFAULT.lr,
+    "grad_batch": DEFAULT.batch_size,
+    "grad_steps": DEFAULT.steps,
+    "grad_seed": DEFAULT.seed,
+    "grad_dataset": DEFAULT.dataset,
     "grad_folder": "",
     "grad_sweep_depths": "20,56",
     "grad_sweep_steps": 100,
+    "grad_keep": False,
+    "grad_overlay": None,
 }
 
 
@@ -77,9 +85,9 @@ def _fmt(x: float) -> str:
     return f"{x:.3g}" if math.isfinite(x) else str(x)
 
 
-def explain(snap: Snapshot) -> list[str]:
+def explain(nets: dict[NetName, NetHistory], *, batch_norm: bool) -> list[str]:
     """Sentences about what the latest numbers show, in the session's language."""
-    res, plain = snap.nets["residual"], snap.nets["plain"]
+    res, plain = nets["residual"], nets["plain"]
     n = min(res.steps, plain.steps)
     if n == 0:
         return [tr("grad.say.paper")]
@@ -102,7 +110,7 @@ def explain(snap: Snapshot) -> list[str]:
             res_spread=_fmt(spread(r)),
         )
     ]
-    if snap.batch_norm:
+    if batch_norm:
         out.append(tr("grad.say.bn_seen" if spread(p) > 2 * spread(r) else "grad.say.bn_not_seen"))
     else:
         key = "grad.say.nobn_seen" if p[0] < 0.1 * r[0] else "grad.say.nobn_not_seen"
@@ -120,21 +128,15 @@ def explain(snap: Snapshot) -> list[str]:
     return out
 
 
-def metrics_csv(snap: Snapshot) -> str:
+def metrics_csv(nets: dict[NetName, NetHistory]) -> str:
     """One row per net and step: loss, accuracy and every layer's gradient norm."""
-    nets = list(snap.nets.values())
-    names = nets[0].layer_names if nets else ()
+    names = nets["residual"].layer_names
     lines = [",".join(["net", "step", "loss", "accuracy", *names])]
-    for h in nets:
+    for h in nets.values():
         for i in range(h.steps):
             row = [h.net, str(i + 1), repr(h.loss[i]), repr(h.accuracy[i]), *map(repr, h.norms[i])]
             lines.append(",".join(row))
     return "\n".join(lines) + "\n"
-
-
-def _init_state() -> None:
-    for key, value in DEFAULTS.items():
-        st.session_state.setdefault(key, value)
 
 
 def _controls() -> None:
@@ -180,141 +182,266 @@ def _controls() -> None:
     if st.session_state["grad_dataset"] == "folder":
         d[1].text_input(tr("grad.folder"), key="grad_folder", help=tr("grad.folder_help", root=str(data_root())))
     st.caption(tr("grad.device_caption", device=str(pick_device())))
+    st.checkbox(tr("lab.keep"), key="grad_keep")
 
 
-def _new_job() -> BackgroundJob:
+def _init_state() -> None:
+    for key, value in DEFAULTS.items():
+        st.session_state.setdefault(key, value)
+
+
+def _configs() -> list[RunConfig]:
+    """The run(s) the controls describe: one pair, or one pair per depth of a sweep."""
     s = st.session_state
     common: dict[str, Any] = {
-        "optimizer": s["grad_optimizer"],
-        "lr": float(s["grad_lr"]),
-        "batch_size": int(s["grad_batch"]),
-        "seed": int(s["grad_seed"]),
-        "dataset": s["grad_dataset"],
-        "folder": str(s["grad_folder"]),
-        "device": str(pick_device()),
-    }
+        "optimizer": s["grad_optimizer"], "lr": float(s["grad_lr"]), "warmup": DEFAULT.warmup, "clip": DEFAULT.clip,
+        "batch_size": int(s["grad_batch"]), "seed": int(s["grad_seed"]), "dataset": s["grad_dataset"],
+        "folder": str(s["grad_folder"]) if s["grad_dataset"] == "folder" else "", "device": str(pick_device()),
+    }  # fmt: skip
     if s["grad_mode"] == "sweep":
-        depths = _sweep_depths(str(s["grad_sweep_depths"]))
-        return SweepRunner(
-            SweepConfig(depths=depths, batch_norm=bool(s["grad_bn"]), steps=int(s["grad_sweep_steps"]), **common)
-        )
+        steps = int(s["grad_sweep_steps"])
+        specs = [cifar_spec(d, batch_norm=bool(s["grad_bn"])) for d in _sweep_depths(str(s["grad_sweep_depths"]))]
+        return [RunConfig(spec=sp, steps=steps, **common) for sp in specs]
     spec = spec_from_controls(
         s["grad_source"], int(s["grad_depth"]), s["grad_preset"], batch_norm=bool(s["grad_bn"]),
         zero_init=s["grad_init"] == "zero",
     )  # fmt: skip
-    return PairRunner(RunConfig(spec=spec, steps=int(s["grad_steps"]), warmup=WARMUP_STEPS, **common))
+    return [RunConfig(spec=spec, steps=int(s["grad_steps"]), **common)]
 
 
-def _buttons(job: BackgroundJob | None) -> None:
-    active = job is not None and job.status in _ACTIVE and job.alive
-    c = st.columns([1, 1, 1, 5])
+def _start(store: RunStore) -> None:
+    try:
+        configs = _configs()
+    except UserError as e:
+        say_error(e)
+        return
+    eng = lab.engine()
+    if eng is None:
+        return
+    keep = bool(st.session_state["grad_keep"])
+    ids = [start_run(store, eng, c, keep=keep, session=lab.session_id()) for c in configs]
+    if st.session_state["grad_mode"] == "sweep":
+        st.session_state[_SWEEP] = ids
+    else:
+        st.session_state[_RUN] = ids[0]
+        st.query_params["run"] = ids[0]
+    st.rerun()
+
+
+def _buttons(store: RunStore, run: RunRecord | None) -> None:
+    c = st.columns([1, 1, 6])
     if c[0].button(tr("grad.start"), key="grad_start", type="primary", icon=":material/play_arrow:", width="stretch"):
-        if job is not None:
-            job.stop()
-        try:
-            new = _new_job()
-        except UserError as e:
-            st.session_state.pop(_KEY_RUNNER, None)
-            say_error(e)
-            return
-        new.start()
-        st.session_state[_KEY_RUNNER] = new
-        st.rerun()
-    paused = job is not None and job.status == "paused"
-    label, icon = (tr("grad.resume"), ":material/play_circle:") if paused else (tr("grad.pause"), ":material/pause:")
-    if c[1].button(label, key="grad_pause", disabled=not active, icon=icon, width="stretch") and job is not None:
-        job.resume() if paused else job.pause()
-        st.rerun()
-    if c[2].button(tr("grad.stop"), key="grad_stop", disabled=not active, icon=":material/stop:", width="stretch"):
-        if job is not None:
-            job.stop()
-            job.join(2.0)
+        _start(store)
+    active = run is not None and run.status in ACTIVE
+    if c[1].button(tr("grad.stop"), key="grad_stop", disabled=not active, icon=":material/stop:", width="stretch"):
+        if run is not None:
+            stop_watching(store, run.id, lab.session_id())
+            for rid in st.session_state.get(_SWEEP, []):
+                stop_watching(store, rid, lab.session_id())
         st.rerun()
 
 
-def _status_line(status: str) -> str:
-    return tr(f"grad.status.{status}")
+def _current(store: RunStore) -> RunRecord | None:
+    """The run to show: the link's ``?run=``, else this session's, else the reference run of the defaults."""
+    wanted = st.query_params.get("run") or st.session_state.get(_RUN)
+    if wanted:
+        found = store.find(str(wanted))
+        if found is None:
+            say_error(StoreError("unknown_run", run=str(wanted)[:40]))
+            st.query_params.pop("run", None)
+            st.session_state.pop(_RUN, None)
+        else:
+            st.session_state[_RUN] = found.id
+            return found
+    return reference_for(store, DEFAULT)
 
 
-def _pair_view(job: PairRunner) -> None:
-    snap = job.snapshot()
-    L = lang()
-    st.caption(
-        tr("grad.progress", step=snap.step, total=snap.total, rate=snap.steps_per_s, status=_status_line(snap.status))
-    )
-    st.progress(min(snap.step / max(snap.total, 1), 1.0))
-    if snap.error is not None:
-        say_error(snap.error)
-    if snap.idle_stopped:
-        st.warning(tr("grad.idle_stopped"), icon=":material/timer_off:")
-    nets = list(snap.nets.values())
-    step = min(h.steps for h in nets)  # the latest step both nets have finished
+def _label(run: RunRecord) -> str:
+    c = run.config
+    if run.reference:
+        return tr("lab.reference_label", title=run.title, steps=c.steps)
+    status = tr(f"lab.status_{run.status}")
+    return tr("lab.run_label", title=run.title, seed=c.seed, lr=c.lr, steps=c.steps, status=status)
+
+
+def _run_picker(store: RunStore, run: RunRecord | None) -> RunRecord | None:
+    runs = store.runs()
+    if not runs:
+        return run
+    ids = [r.id for r in runs]
+    labels = {r.id: _label(r) for r in runs}
+    c = st.columns(2)
+    chosen = c[0].selectbox(
+        tr("lab.open_run"), ids, index=ids.index(run.id) if run is not None and run.id in ids else None,
+        format_func=lambda i: labels[i], help=tr("lab.open_run_help"), key="grad_pick",
+    )  # fmt: skip
+    if chosen is not None and (run is None or chosen != run.id):
+        st.session_state[_RUN] = chosen
+        st.query_params["run"] = chosen
+        st.rerun()
+    finished = [i for i in ids if run is None or i != run.id]
+    finished = [i for i in finished if next(r for r in runs if r.id == i).status == "done"]
+    c[1].selectbox(
+        tr("lab.overlay"), finished, index=None, format_func=lambda i: labels[i], key="grad_overlay",
+        placeholder=tr("lab.overlay_none"),
+    )  # fmt: skip
+    return run
+
+
+def _histories(store: RunStore, rid: str) -> dict[NetName, NetHistory]:
+    """Both nets' histories, extended by what is new since this session last read them."""
+    cache: dict[str, dict[NetName, NetHistory]] = st.session_state.setdefault("_grad_hist", {})
+    known = cache.get(rid, {})
+    fresh = {net: read_history(store, rid, net, known.get(net)) for net in NETS}
+    cache.clear()  # keep only the run on screen
+    cache[rid] = fresh
+    return fresh
+
+
+def _progress(store: RunStore, run: RunRecord) -> None:
+    status = tr(f"lab.status_{run.status}")
+    watchers = store.watchers(run.id, within=LIVE_S)
+    st.caption(tr("lab.progress", step=run.step, total=run.total, rate=run.rate, status=status, watchers=watchers))
+    st.progress(min(run.step / max(run.total, 1), 1.0))
+    q = queue_info(store, run.id, slots=MAX_RUNS)
+    if q is not None:
+        eta = "" if q.seconds_left is None else tr("lab.queued_eta", minutes=q.seconds_left / 60)
+        st.info(tr("lab.queued", position=q.position, eta=eta, slots=MAX_RUNS), icon=":material/hourglass_top:")
+    err = run.error()
+    if err is not None:
+        (st.warning if run.status == "stopped" else st.error)(err.message(lang()), icon="⚠️")
+    if run.reference:
+        st.info(tr("lab.reference"), icon=":material/school:")
+    elif run.status in ACTIVE:
+        st.caption(tr("lab.shared", run=run.id))
+
+
+def _pair_view(store: RunStore, eng: Engine | None, rid: str) -> bool:
+    """Draws the run; True while it is still training."""
+    run = watch_run(store, eng, rid, lab.session_id())
+    _progress(store, run)
+    nets = _histories(store, rid)
+    step = min(h.steps for h in nets.values())
     if step == 0:
         st.info(tr("grad.loading"), icon=":material/hourglass_top:")
-        return
-    profiles = {h.title: records_at(h, step - 1) for h in nets}
-    plain = {h.title for h in nets if h.net == "plain"}
+        return run.status in ACTIVE
+    L = lang()
+    shown = {n: thinned(h) for n, h in nets.items()}
+    profiles = {h.title: records_at(h, step - 1) for h in nets.values()}
+    plain = {nets["plain"].title}
+    overlay = st.session_state.get("grad_overlay")
+    extra: list[NetHistory] = []
+    if overlay:
+        other = {n: read_history(store, str(overlay), n) for n in NETS}
+        for n, h in other.items():
+            label = tr("lab.overlaid", title=h.title, run=str(overlay)[:6])
+            profiles[label] = records_at(h, h.steps - 1) if h.steps else []
+            if n == "plain":
+                plain.add(label)
+            extra.append(thinned(h.__class__(**{**h.__dict__, "title": label})))
     st.plotly_chart(profile_figure(profiles, L, step=step, plain=plain), key="grad_plot_profile", width="stretch")
     st.markdown(f"**{tr('grad.heat_heading')}**")
-    cols = st.columns(len(nets))
-    for col, h in zip(cols, nets):
-        if h.steps:
-            col.plotly_chart(heatmap_figure(h, L), key=f"grad_plot_heat_{h.net}", width="stretch")
+    cols = st.columns(len(NETS))
+    for col, h in zip(cols, shown.values()):
+        col.plotly_chart(heatmap_figure(h, L), key=f"grad_plot_heat_{h.net}", width="stretch")
     c1, c2 = st.columns(2)
-    c1.plotly_chart(curves_figure(nets, L), key="grad_plot_curves", width="stretch")
-    c2.plotly_chart(ends_figure(nets, L), key="grad_plot_ends", width="stretch")
+    c1.plotly_chart(curves_figure([*shown.values(), *extra], L), key="grad_plot_curves", width="stretch")
+    c2.plotly_chart(ends_figure(list(shown.values()), L), key="grad_plot_ends", width="stretch")
     st.subheader(tr("grad.say.heading"))
-    for sentence in explain(snap):
+    for sentence in explain(nets, batch_norm=run.config.spec.batch_norm):
         st.markdown(sentence)
-    st.download_button(
-        tr("grad.download"), metrics_csv(snap), file_name="gradient_metrics.csv", mime="text/csv",
+    d = st.columns(3)
+    d[0].download_button(
+        tr("grad.download"), metrics_csv(nets), file_name=f"run-{rid}.csv", mime="text/csv",
         key="grad_download", icon=":material/download:", on_click="ignore",
     )  # fmt: skip
+    d[1].download_button(
+        tr("lab.download_json"), json.dumps(run_json(run, nets)), file_name=f"run-{rid}.json",
+        mime="application/json", key="grad_download_json", icon=":material/download:", on_click="ignore",
+    )  # fmt: skip
+    d[2].markdown(f"[{tr('lab.link')}](?run={rid})")
+    return run.status in ACTIVE
 
 
-def _sweep_view(job: SweepRunner) -> None:
-    snap: SweepSnapshot = job.snapshot()
-    left = tr("grad.sweep_left_unknown") if snap.seconds_left is None else f"{snap.seconds_left:.0f} s"
-    st.caption(tr("grad.sweep_progress", done=snap.done, total=snap.total, left=left, status=_status_line(snap.status)))
-    st.progress(min(snap.done / max(snap.total, 1), 1.0))
-    if snap.error is not None:
-        say_error(snap.error)
+def run_json(run: RunRecord, nets: dict[NetName, NetHistory]) -> dict[str, Any]:
+    """A run as plain JSON: id, status, settings, then per net its losses, accuracies and norms per step."""
+    return {
+        "id": run.id,
+        "status": run.status,
+        "steps": run.step,
+        "error": None if run.error() is None else run.error().message(),  # type: ignore[union-attr]
+        "config": run.config.to_dict(),
+        "nets": {
+            n: {
+                "title": h.title, "layers": list(h.layer_names),
+                "loss": [v if math.isfinite(v) else None for v in h.loss], "accuracy": list(h.accuracy),
+                "grad_norms": [list(r) for r in h.norms],
+            }
+            for n, h in nets.items()
+        },
+    }  # fmt: skip
+
+
+def _sweep_view(store: RunStore, eng: Engine | None, ids: list[str]) -> bool:
+    runs = [watch_run(store, eng, rid, lab.session_id()) for rid in ids]
+    done, total = sum(r.step for r in runs), sum(r.total for r in runs)
+    st.caption(tr("grad.sweep_progress", done=done, total=total, left="", status=tr(f"lab.status_{runs[0].status}")))
+    st.progress(min(done / max(total, 1), 1.0))
     st.markdown(tr("grad.say.sweep_intro"))
-    curves = [c for c in snap.curves if c.loss]
-    if not curves:
+    curves = [
+        SweepCurve(r.config.spec.depth, net == "plain", h.title, h.loss)
+        for r in runs
+        for net, h in _histories_of(store, r.id).items()
+        if h.steps
+    ]
+    if curves:
+        st.plotly_chart(sweep_figure(curves, lang()), key="grad_plot_sweep", width="stretch")
+    else:
         st.info(tr("grad.loading"), icon=":material/hourglass_top:")
-        return
-    st.plotly_chart(sweep_figure(curves, lang()), key="grad_plot_sweep", width="stretch")
-    if snap.status == "done":
-        w = min(LOSS_WINDOW, job.config.steps)
-        rows = "; ".join(f"{c.title} {_fmt(sum(c.loss[-w:]) / w)}" for c in curves)
-        st.markdown(tr("grad.say.sweep_result", steps=job.config.steps, window=w, rows=rows))
+    return any(r.status in ACTIVE for r in runs)
 
 
-def _live() -> None:
-    job = st.session_state.get(_KEY_RUNNER)
-    if isinstance(job, PairRunner):
-        _pair_view(job)
-    elif isinstance(job, SweepRunner):
-        _sweep_view(job)
+def _histories_of(store: RunStore, rid: str) -> dict[NetName, NetHistory]:
+    return {net: read_history(store, rid, net) for net in NETS}
+
+
+def _live(store: RunStore) -> None:
+    eng = lab.engine() if _needs_engine(store) else None
+    sweep = st.session_state.get(_SWEEP) if st.session_state["grad_mode"] == "sweep" else None
+    rid = st.session_state.get(_RUN)
+    if sweep:
+        active = _sweep_view(store, eng, list(sweep))
+    elif rid:
+        active = _pair_view(store, eng, str(rid))
     else:
         st.info(tr("grad.press_start"), icon=":material/play_arrow:")
         return
     # when the run has ended, one full rerun redraws the buttons and stops the polling
-    if st.session_state.get("_grad_was_active") and job.status not in _ACTIVE:
+    if st.session_state.get("_grad_was_active") and not active:
         st.session_state["_grad_was_active"] = False
         st.rerun(scope="app")
 
 
+def _needs_engine(store: RunStore) -> bool:
+    ids = [*st.session_state.get(_SWEEP, []), st.session_state.get(_RUN)]
+    return any(r is not None and store.find(str(r)) is not None and store.status(str(r)) in ACTIVE for r in ids)
+
+
 def render_gradients() -> None:
-    """The whole lab: title, controls, Start / Pause / Stop, and the live view."""
+    """The whole lab: title, controls, Start / Stop, the runs in the store, and the live view."""
     _init_state()
     st.title(tr("grad.title"))
     st.markdown(tr("grad.intro"))
+    store = lab.store()
+    if store is None:
+        return
     _controls()
-    job = st.session_state.get(_KEY_RUNNER)
-    _buttons(job if isinstance(job, BackgroundJob) else None)
-    job = st.session_state.get(_KEY_RUNNER)
-    active = isinstance(job, BackgroundJob) and job.status in _ACTIVE
+    run = _current(store)
+    if run is not None:
+        st.session_state[_RUN] = run.id
+    _buttons(store, run)
+    _run_picker(store, run)
+    active = run is not None and run.status in ACTIVE
+    active = active or any(store.status(r) in ACTIVE for r in st.session_state.get(_SWEEP, []) if store.find(r))
     st.session_state["_grad_was_active"] = active
-    st.fragment(_live, run_every=POLL_S if active else None)()
+    st.fragment(lambda: _live(store), run_every=POLL_S if active else None)()

@@ -1,0 +1,63 @@
+"""The first-minute lesson over seeds 0-4: ResNet-56 against plain-56 at the lab's defaults.
+
+    python scripts/first_minute.py [--seeds 5] [--steps 60]
+
+For each seed it trains both nets as a lab run does (same seed, same batches, the defaults' warm-up and
+clipping) and prints the mean training loss over steps 41-60, the starting loss, and the largest 10-step
+moving average after the warm-up, as a Markdown table.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+import torch
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from resnet_viz.build import build
+from resnet_viz.data import batches, synthetic
+from resnet_viz.gradients import TrainStep
+from resnet_viz.lab.defaults import DEFAULT
+
+
+def curves(seed: int, steps: int) -> dict[str, list[float]]:
+    c = DEFAULT
+    data = synthetic(seed=seed)
+    out: dict[str, list[float]] = {}
+    for net, spec in c.specs().items():
+        torch.manual_seed(seed)
+        step = TrainStep(build(spec, device="cpu", batch_size=c.batch_size), lr=c.lr, warmup=c.warmup, clip=c.clip)
+        feed = batches(data, c.batch_size, seed=seed)
+        out[net] = [step.step(*next(feed)).loss for _ in range(steps)]
+    return out
+
+
+def smooth_max(v: list[float], start: int, w: int = 10) -> float:
+    return max(sum(v[max(0, i - w + 1) : i + 1]) / len(v[max(0, i - w + 1) : i + 1]) for i in range(start, len(v)))
+
+
+def main() -> None:
+    p = argparse.ArgumentParser()
+    p.add_argument("--seeds", type=int, default=5)
+    p.add_argument("--steps", type=int, default=60)
+    a = p.parse_args()
+    print(
+        "| seed | ResNet-56 start | ResNet-56 41-60 | ResNet-56 max MA10 | plain-56 start | plain-56 41-60 | plain-56 max MA10 | residual lower |"
+    )
+    print("|---|---|---|---|---|---|---|---|")
+    for seed in range(a.seeds):
+        c = curves(seed, a.steps)
+        r, pl = c["residual"], c["plain"]
+        rm, pm = sum(r[40:60]) / 20, sum(pl[40:60]) / 20
+        w = DEFAULT.warmup
+        print(
+            f"| {seed} | {r[0]:.3f} | {rm:.3f} | {smooth_max(r, w):.3f} | {pl[0]:.3f} | {pm:.3f} | {smooth_max(pl, w):.3f} | {rm < pm} |",
+            flush=True,
+        )
+
+
+if __name__ == "__main__":
+    main()
