@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 import torch
@@ -12,6 +14,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from resnet_viz import build, cifar_spec
+from resnet_viz.data import synthetic
 from resnet_viz.gradients import LayerNorm, TrainStep, fused_norms, gradient_profile, layer_weights
 from resnet_viz.i18n import t
 from resnet_viz.plots.gradients import profile_figure
@@ -115,26 +118,56 @@ def test_profile_at_init_same_seed_and_plot_holds_the_records() -> None:
     assert isinstance(res[0], LayerNorm)
 
 
-def _cli(*args: str) -> subprocess.CompletedProcess[str]:
+def _cli(*args: str, db: str = "sqlite:///:memory:", command: str = "gradflow") -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "RESNET_VIZ_DB": db}
     return subprocess.run(
-        [sys.executable, "-m", "resnet_viz", "gradflow", *args], cwd=ROOT, capture_output=True, text=True, timeout=300
+        [sys.executable, "-m", "resnet_viz", command, *args], cwd=ROOT, capture_output=True, text=True, timeout=600,
+        env=env,
+    )  # fmt: skip
+
+
+def test_cli_trains_in_the_engine_and_the_run_is_in_the_store(tmp_path: Path) -> None:
+    db = f"sqlite:///{tmp_path / 'lab.sqlite'}"
+    r = _cli(
+        "--family", "cifar", "--depth", "8", "--steps", "2", "--batch-size", "4", "--json", "--device", "cpu", db=db
     )
-
-
-def test_cli_json_reports_both_nets() -> None:
-    r = _cli("--family", "cifar", "--depth", "8", "--steps", "2", "--batch-size", "4", "--json", "--device", "cpu")
     assert r.returncode == 0, r.stderr
     out = json.loads(r.stdout)
     assert out["status"] == "done" and out["steps"] == 2
     assert set(out["nets"]) == {"residual", "plain"}
     assert out["nets"]["plain"]["title"] == "plain-resnet8 (depth 8)"
     assert [len(row) for row in out["nets"]["residual"]["grad_norms"]] == [8, 8]
+    # the same run, read back from the store by the runs subcommand
+    listed = json.loads(_cli("list", "--json", db=db, command="runs").stdout)
+    assert [x["id"] for x in listed] == [out["id"]] and listed[0]["origin"] == "cli"
+    exported = json.loads(_cli("export", out["id"], "--format", "json", db=db, command="runs").stdout)
+    assert exported["nets"]["residual"]["loss"] == out["nets"]["residual"]["loss"]
+    csv = _cli("export", out["id"], "--format", "csv", db=db, command="runs").stdout.splitlines()
+    assert csv[0].startswith("net,step,loss,accuracy,conv1,") and len(csv) == 1 + 2 * 2
+    assert float(csv[1].split(",")[2]) == out["nets"]["residual"]["loss"][0]
+    for args, needle in ((["show", "0123456789abcdef"], "No run has the id"), (["show", "x"], "not a run id"),
+                         (["export", out["id"], "--format", "xml"], "invalid choice")):  # fmt: skip
+        bad = _cli(*args, db=db, command="runs")
+        assert bad.returncode == 2 and bad.stderr.startswith("error:") and needle in bad.stderr
+
+
+def test_cli_steps_0_is_one_forward_and_backward_at_initialization() -> None:
+    r = _cli("--family", "cifar", "--depth", "8", "--steps", "0", "--batch-size", "4", "--seed", "3", "--json")
+    assert r.returncode == 0, r.stderr
+    out = json.loads(r.stdout)
+    assert out["steps"] == 0 and out["id"] is None
+    # oracle: the same pass by hand, on the same batch (the first batch_size images of the seed's permutation)
+    data = synthetic(seed=3)
+    idx = torch.randperm(len(data), generator=torch.Generator().manual_seed(3))[:4]
+    for net, plain in (("residual", False), ("plain", True)):
+        ref = gradient_profile(cifar_spec(8, plain=plain), batch=(data.images[idx], data.labels[idx]), seed=3)
+        assert out["nets"][net]["grad_norms"] == [pytest.approx([x.norm for x in ref], rel=1e-5)]
 
 
 @pytest.mark.parametrize(
     ("args", "needle"),
     [
-        (["--arch", "resnet20", "--steps", "0"], "--steps"),
+        (["--arch", "resnet20", "--steps", "-1"], "--steps"),
         (["--arch", "resnet20", "--lr", "nan"], "--lr"),
         (["--arch", "nope"], "Unknown architecture"),
         (["--arch", "resnet20", "--dataset", "folder", "--folder", "../../etc"], "outside the data root"),

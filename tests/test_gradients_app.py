@@ -12,7 +12,7 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from resnet_viz import cifar_spec
-from resnet_viz.lab.config import RunConfig
+from resnet_viz.lab.config import NetName, RunConfig
 from resnet_viz.lab.store import MetricRow, RunStore
 from tests.conftest import ROOT
 
@@ -44,7 +44,8 @@ def _charts(at: AppTest) -> list[dict]:  # type: ignore[type-arg]
 def _finished_run(store: RunStore) -> str:
     """A run recorded by hand (3 steps, 8 layers) so the plots can be checked against known numbers."""
     rid, _ = store.create(RunConfig(spec=cifar_spec(8), steps=3, batch_size=4), origin="cli")
-    for net, scale in (("residual", 1.0), ("plain", 0.01)):
+    nets: tuple[tuple[NetName, float], ...] = (("residual", 1.0), ("plain", 0.01))
+    for net, scale in nets:
         store.set_layers(rid, net, [f"l{i}" for i in range(8)])
         rows = [MetricRow(s, 2.5 - s / 10, s / 10, tuple(scale * (i + 1) * s for i in range(8))) for s in (1, 2, 3)]
         store.append(rid, net, rows, rate=1.0)

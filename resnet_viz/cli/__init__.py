@@ -12,7 +12,7 @@ from .common import Parser, fail
 __all__ = ["main"]
 
 # Each subcommand module has register(subparsers); a module that is not there yet is skipped.
-_COMMANDS = ("summary", "graph", "gradflow", "features")
+_COMMANDS = ("summary", "graph", "gradflow", "features", "runs")
 
 
 def _parser() -> Parser:

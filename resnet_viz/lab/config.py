@@ -16,6 +16,7 @@ from ..gradients import Optimizer
 from ..spec import ResNetSpec
 
 __all__ = [
+    "MAX_SEED",
     "NETS",
     "NetName",
     "RunConfig",
@@ -25,6 +26,9 @@ __all__ = [
 ]
 
 NetName = Literal["residual", "plain"]
+# Training seeds stay below 2**31: torch keeps only a seed's low 32 bits, and the insights' held-out images
+# are drawn with a seed whose low 32 bits no training seed can have (insights/data.py).
+MAX_SEED: Final = 2**31 - 1
 NETS: Final[tuple[NetName, ...]] = ("residual", "plain")
 
 

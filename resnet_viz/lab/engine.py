@@ -58,7 +58,7 @@ class Engine:
                     threads_per_worker=MAX_RUNS,
                     processes=True,
                     host="127.0.0.1",  # loopback only
-                    dashboard_address=None,
+                    dashboard_address="127.0.0.1:0",  # its HTTP server (health, metrics) on loopback, any port
                     resources={RESOURCE: MAX_RUNS},
                     env={"RESNET_VIZ_TORCH_THREADS": str(max(1, cores // n))},  # workers × threads = cores
                     silence_logs=logging.ERROR,

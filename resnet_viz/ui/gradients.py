@@ -16,6 +16,7 @@ from ..errors import UserError
 from ..lab.config import NETS, NetName, RunConfig
 from ..lab.defaults import DEFAULT
 from ..lab.engine import MAX_RUNS, Engine
+from ..lab.export import metrics_csv, run_json
 from ..lab.history import NetHistory, read_history, thinned
 from ..lab.reference import reference_for
 from ..lab.runs import LIVE_S, queue_info, start_run, stop_watching, watch_run
@@ -27,7 +28,7 @@ from ..sweep import SweepCurve
 from . import lab
 from .text import lang, say_error, tr
 
-__all__ = ["TRAINABLE", "explain", "metrics_csv", "render_gradients", "spec_from_controls"]
+__all__ = ["TRAINABLE", "explain", "render_gradients", "spec_from_controls"]
 
 # Presets trainable on a small machine at 32×32: everything up to the depth of preact-ResNet-164.
 MAX_TRAIN_DEPTH: Final = 164
@@ -126,17 +127,6 @@ def explain(nets: dict[NetName, NetHistory], *, batch_norm: bool) -> list[str]:
     )
     out.append(tr("grad.say.paper"))
     return out
-
-
-def metrics_csv(nets: dict[NetName, NetHistory]) -> str:
-    """One row per net and step: loss, accuracy and every layer's gradient norm."""
-    names = nets["residual"].layer_names
-    lines = [",".join(["net", "step", "loss", "accuracy", *names])]
-    for h in nets.values():
-        for i in range(h.steps):
-            row = [h.net, str(i + 1), repr(h.loss[i]), repr(h.accuracy[i]), *map(repr, h.norms[i])]
-            lines.append(",".join(row))
-    return "\n".join(lines) + "\n"
 
 
 def _controls() -> None:
@@ -361,25 +351,6 @@ def _pair_view(store: RunStore, eng: Engine | None, rid: str) -> bool:
     )  # fmt: skip
     d[2].markdown(f"[{tr('lab.link')}](?run={rid})")
     return run.status in ACTIVE
-
-
-def run_json(run: RunRecord, nets: dict[NetName, NetHistory]) -> dict[str, Any]:
-    """A run as plain JSON: id, status, settings, then per net its losses, accuracies and norms per step."""
-    return {
-        "id": run.id,
-        "status": run.status,
-        "steps": run.step,
-        "error": None if run.error() is None else run.error().message(),  # type: ignore[union-attr]
-        "config": run.config.to_dict(),
-        "nets": {
-            n: {
-                "title": h.title, "layers": list(h.layer_names),
-                "loss": [v if math.isfinite(v) else None for v in h.loss], "accuracy": list(h.accuracy),
-                "grad_norms": [list(r) for r in h.norms],
-            }
-            for n, h in nets.items()
-        },
-    }  # fmt: skip
 
 
 def _sweep_view(store: RunStore, eng: Engine | None, ids: list[str]) -> bool:
