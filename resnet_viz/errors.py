@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from .i18n import DEFAULT_LANG, Lang, t
 
-__all__ = ["InputError", "ResourceError", "SpecError", "UserError"]
+__all__ = ["InputError", "ResourceError", "SpecError", "TrainingError", "UserError"]
 
 
 class UserError(ValueError):
@@ -31,3 +31,7 @@ class ResourceError(UserError):
 
 class InputError(UserError):
     """A bad file, image, size or flag value."""
+
+
+class TrainingError(UserError):
+    """A lab run that cannot go as chosen (a depth it cannot train, a list of depths that makes no sweep)."""

@@ -7,14 +7,14 @@ placeholders, so every number a student reads comes from the tracer, not from a 
 
 from __future__ import annotations
 
-import dataclasses
-import json
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Final, Literal
 
+from .lab.config import RunConfig
+from .lab.defaults import DEFAULT, REFERENCE_DEPTHS
+from .lab.history import SweepCurve, read_history
+from .lab.store import RunRecord, RunStore
 from .spec import IMAGENET_LAYERS, ResNetSpec, preset
-from .sweep import SweepConfig, SweepCurve
 from .trace import BlockRecord, TraceReport, trace
 
 __all__ = [
@@ -22,10 +22,8 @@ __all__ = [
     "BOTTLENECK_DEMO",
     "CHAPTERS",
     "END_WINDOW",
-    "LIVE_SWEEP",
     "PAPER_GFLOPS",
-    "SHIPPED_SWEEP",
-    "SWEEP_FILE",
+    "SMOOTH",
     "WIDE_BASIC_DEMO",
     "BlockFacts",
     "Chapter",
@@ -35,10 +33,10 @@ __all__ = [
     "ViewKind",
     "block_facts",
     "chapter_index",
-    "curves_to_json",
     "family_rows",
-    "load_curves",
+    "reference_curves",
     "shortcut_rows",
+    "smoothed",
     "sweep_ends",
     "v1_vs_v15",
 ]
@@ -185,32 +183,39 @@ def v1_vs_v15(rows: tuple[FamilyRow, ...]) -> tuple[int, int]:
 
 # -- chapter 1: the degradation problem --------------------------------------------------------------
 
-SWEEP_FILE: Final = Path(__file__).parent / "assets" / "sweep_curves.json"
-# He et al. 2015 Fig. 1 compares plain-20 and plain-56 on CIFAR-10; the shipped run trains those depths,
-# plain and residual, on the lab's embedded synthetic set (no download) with its defaults.
-SHIPPED_SWEEP: Final = SweepConfig(depths=(20, 56), steps=100, batch_size=16, dataset="synthetic")
-LIVE_SWEEP: Final = dataclasses.replace(SHIPPED_SWEEP, steps=25)  # the button: a minute or two on a CPU
+SMOOTH: Final = 20  # steps in the moving average the chart draws (the raw loss of one batch is noisy)
 
 
-def curves_to_json(config: SweepConfig, curves: tuple[SweepCurve, ...]) -> dict[str, object]:
-    """The shipped file's document: the settings that made the curves, and each net's loss (4 digits)."""
-    return {
-        "generator": "scripts/precompute_sweep.py",
-        "config": {**dataclasses.asdict(config), "depths": list(config.depths)},
-        "curves": [
-            {"depth": c.depth, "plain": c.plain, "title": c.title, "loss": [round(v, 4) for v in c.loss]}
-            for c in curves
-        ],
-    }
+def reference_curves(store: RunStore) -> tuple[RunConfig | None, tuple[SweepCurve, ...]]:
+    """He et al. 2015 Fig. 6 on the embedded data: the shipped reference runs, plain then residual, by depth.
+
+    Returns the deepest run's settings (None when no reference run is in the store) and every net's loss.
+    """
+    runs: dict[int, RunRecord] = {}
+    for run in store.runs(statuses=("done",)):
+        same = {**run.config.to_dict(), "spec": None, "device": None} == {
+            **DEFAULT.to_dict(),
+            "spec": None,
+            "device": None,
+        }
+        if run.reference and same and run.config.spec.depth in REFERENCE_DEPTHS:
+            runs.setdefault(run.config.spec.depth, run)
+    curves = tuple(
+        SweepCurve(depth, net == "plain", h.title, h.loss)
+        for depth in sorted(runs)
+        for net in ("plain", "residual")
+        for h in [read_history(store, runs[depth].id, net)]
+    )
+    return (runs[max(runs)].config if runs else None), curves
 
 
-def load_curves(path: Path = SWEEP_FILE) -> tuple[SweepConfig, tuple[SweepCurve, ...]]:
-    """The shipped sweep: its settings and curves."""
-    doc = json.loads(path.read_text(encoding="utf-8"))
-    cfg = dict(doc["config"])
-    config = SweepConfig(**{**cfg, "depths": tuple(cfg["depths"])})
-    curves = tuple(SweepCurve(c["depth"], c["plain"], c["title"], tuple(c["loss"])) for c in doc["curves"])
-    return config, curves
+def smoothed(values: tuple[float, ...], window: int = SMOOTH) -> tuple[float, ...]:
+    """The trailing moving average over ``window`` steps (fewer at the start)."""
+    out, total = [], 0.0
+    for i, v in enumerate(values):
+        total += v - (values[i - window] if i >= window else 0.0)
+        out.append(total / min(i + 1, window))
+    return tuple(out)
 
 
 @dataclass(frozen=True)

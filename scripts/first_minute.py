@@ -44,19 +44,16 @@ def main() -> None:
     p.add_argument("--seeds", type=int, default=5)
     p.add_argument("--steps", type=int, default=60)
     a = p.parse_args()
-    print(
-        "| seed | ResNet-56 start | ResNet-56 41-60 | ResNet-56 max MA10 | plain-56 start | plain-56 41-60 | plain-56 max MA10 | residual lower |"
-    )
+    cols = ["seed", "ResNet-56 start", "ResNet-56 41-60", "ResNet-56 max MA10", "plain-56 start", "plain-56 41-60"]
+    print("| " + " | ".join([*cols, "plain-56 max MA10", "residual lower"]) + " |")
     print("|---|---|---|---|---|---|---|---|")
     for seed in range(a.seeds):
         c = curves(seed, a.steps)
         r, pl = c["residual"], c["plain"]
         rm, pm = sum(r[40:60]) / 20, sum(pl[40:60]) / 20
         w = DEFAULT.warmup
-        print(
-            f"| {seed} | {r[0]:.3f} | {rm:.3f} | {smooth_max(r, w):.3f} | {pl[0]:.3f} | {pm:.3f} | {smooth_max(pl, w):.3f} | {rm < pm} |",
-            flush=True,
-        )
+        cells = [r[0], rm, smooth_max(r, w), pl[0], pm, smooth_max(pl, w)]
+        print(f"| {seed} | " + " | ".join(f"{v:.3f}" for v in cells) + f" | {rm < pm} |", flush=True)
 
 
 if __name__ == "__main__":

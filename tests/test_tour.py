@@ -2,34 +2,30 @@
 
 from __future__ import annotations
 
-import json
-import math
+import dataclasses
 import string
-import subprocess
-import sys
 from pathlib import Path
 
-import pytest
 import torch
 import torchvision
 
-from resnet_viz import trace
+from resnet_viz import cifar_spec, trace
 from resnet_viz.i18n import LANGS, strings
-from resnet_viz.sweep import SweepCurve
+from resnet_viz.lab.config import NetName
+from resnet_viz.lab.defaults import DEFAULT
+from resnet_viz.lab.history import SweepCurve
+from resnet_viz.lab.store import MetricRow, RunStore
 from resnet_viz.tour import (
     CHAPTERS,
-    SHIPPED_SWEEP,
-    SWEEP_FILE,
     block_facts,
     chapter_index,
-    curves_to_json,
     family_rows,
-    load_curves,
+    reference_curves,
     shortcut_rows,
+    smoothed,
     sweep_ends,
     v1_vs_v15,
 )
-from tests.conftest import ROOT
 
 
 def test_chapters_are_the_seven_of_the_issue_and_have_their_text() -> None:
@@ -109,38 +105,32 @@ def test_family_is_table1_and_torchvision() -> None:
     assert [r.paper_gflops for r in rows] == [1.8, 3.6, 3.8, 7.6, 11.3]
 
 
-def test_shipped_curves_match_the_script_settings() -> None:
-    config, curves = load_curves()
-    assert config == SHIPPED_SWEEP
+def _reference_store(tmp_path: Path) -> RunStore:
+    """A store holding reference runs at two depths, their losses written by hand."""
+    store = RunStore(f"sqlite:///{tmp_path / 'ref.sqlite'}")
+    for depth, plain_end in ((20, 1.0), (56, 2.0)):
+        config = dataclasses.replace(DEFAULT, spec=cifar_spec(depth), steps=30)
+        rid, _ = store.create(config, origin="reference")
+        nets: tuple[tuple[NetName, float], ...] = (("residual", 0.5), ("plain", plain_end))
+        for net, end in nets:
+            rows = [MetricRow(s, 2.3 if s <= 10 else end, 0.1, (1.0,)) for s in range(1, 31)]
+            store.append(rid, net, rows, rate=1.0)
+            store.mark_net_done(rid, net)
+    store.create(dataclasses.replace(DEFAULT, seed=5), origin="web")  # not a reference run: left out
+    return store
+
+
+def test_reference_curves_come_from_the_store(tmp_path: Path) -> None:
+    config, curves = reference_curves(_reference_store(tmp_path))
+    assert config is not None and config.spec.depth == 56 and config.steps == 30
     assert [(c.depth, c.plain) for c in curves] == [(20, True), (20, False), (56, True), (56, False)]
-    assert all(len(c.loss) == config.steps and all(math.isfinite(v) for v in c.loss) for c in curves)
-    assert SWEEP_FILE.stat().st_size < 64_000
-    # at initialisation the loss of ten balanced classes is about ln 10
-    assert all(abs(c.loss[0] - math.log(10)) < 1.0 for c in curves)
+    assert all(len(c.loss) == 30 for c in curves) and curves[2].loss[-1] == 2.0
+    ends = {(e.depth, e.plain): e.final_loss for e in sweep_ends(curves)}
+    assert ends == {(20, True): 1.0, (20, False): 0.5, (56, True): 2.0, (56, False): 0.5}
+    assert reference_curves(RunStore(f"sqlite:///{tmp_path / 'empty.sqlite'}")) == (None, ())
 
 
-def test_sweep_ends_and_json_round_trip(tmp_path: Path) -> None:
+def test_sweep_ends_and_smoothing() -> None:
     curves = (SweepCurve(20, True, "a", tuple([9.0] * 10 + [1.0, 2.0, 3.0])),)
     assert sweep_ends(curves, window=3)[0].final_loss == 2.0
-    path = tmp_path / "c.json"
-    path.write_text(json.dumps(curves_to_json(SHIPPED_SWEEP, curves)))
-    assert load_curves(path) == (SHIPPED_SWEEP, curves)
-
-
-@pytest.mark.slow
-def test_precompute_script_trains_the_sweep(tmp_path: Path) -> None:
-    out = tmp_path / "curves.json"
-    cmd = [
-        sys.executable,
-        str(ROOT / "scripts" / "precompute_sweep.py"),
-        "--depths",
-        "8",
-        "--steps",
-        "3",
-        "--out",
-        str(out),
-    ]
-    subprocess.run(cmd, check=True, cwd=ROOT, capture_output=True, timeout=300)
-    config, curves = load_curves(out)
-    assert config.depths == (8,) and config.steps == 3
-    assert [(c.depth, c.plain, len(c.loss)) for c in curves] == [(8, True, 3), (8, False, 3)]
+    assert smoothed((1.0, 3.0, 5.0, 7.0), window=2) == (1.0, 2.0, 4.0, 6.0)  # trailing mean, by hand

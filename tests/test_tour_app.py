@@ -5,13 +5,14 @@ from __future__ import annotations
 import json
 from typing import Any
 
-import pytest
 import torch
 from streamlit.testing.v1 import AppTest
 from torchvision.models import DenseNet
 
 from resnet_viz.i18n import t
-from resnet_viz.tour import CHAPTERS, LIVE_SWEEP, load_curves
+from resnet_viz.lab.reference import REFERENCE_FILE
+from resnet_viz.lab.store import RunStore
+from resnet_viz.tour import CHAPTERS, reference_curves
 from tests.conftest import ROOT
 
 APP = str(ROOT / "app.py")
@@ -44,9 +45,10 @@ def check_view(at: AppTest, key: str, lang: str) -> None:
     body = text(at)
     if key == "degradation":
         names = [tr["name"] for tr in plotly(at)[0]["data"]]
-        assert len(names) == 4 and (names[0].startswith("plain-") if lang == "en" else names[0].startswith("普通-"))
-        _, curves = load_curves()
+        assert len(names) == 8 and (names[0].startswith("plain-") if lang == "en" else names[0].startswith("普通-"))
+        _, curves = reference_curves(RunStore(f"sqlite:///{REFERENCE_FILE}"))  # the shipped runs, copied in
         assert [len(tr["y"]) for tr in plotly(at)[0]["data"]] == [len(c.loss) for c in curves]
+        assert "SGD steps of 32 images" in body or "每步 32 张图像" in body
     elif key == "block":
         assert len(at.dataframe) == 2 and len(at.get("graphviz_chart")) == 2
         assert bottleneck_macs(at, lang) == 218_365_952  # 56·56·(256·64 + 64·64·9 + 64·256)
@@ -118,33 +120,3 @@ def test_controls_change_the_numbers() -> None:
     at.selectbox(key="tour_chapter").set_value("gradients").run()
     at.toggle(key="tour_grad_bn").set_value(False).run()
     assert not at.exception and len(plotly(at)[0]["data"]) == 2
-
-
-def test_live_sweep_starts_and_stops() -> None:
-    at = tour()
-    at.button(key="tour_sweep_run").click().run()
-    assert t("tour.degradation.run", steps=LIVE_SWEEP.steps) not in [b.label for b in at.button]
-    runner = at.session_state["tour_sweep_runner"]
-    at.button(key="tour_sweep_stop").click().run()
-    assert not at.exception and at.button(key="tour_sweep_run")
-    assert runner.join(timeout=120) and runner.status in ("stopped", "loading")
-
-
-def test_a_finished_live_sweep_replaces_the_shipped_curves(monkeypatch: pytest.MonkeyPatch) -> None:
-    import dataclasses
-
-    from resnet_viz.ui import tour_views
-
-    tiny = dataclasses.replace(LIVE_SWEEP, depths=(8,), steps=2)  # two nets, two steps each: seconds on a CPU
-    monkeypatch.setattr(tour_views, "LIVE_SWEEP", tiny)
-    at = tour()
-    at.button(key="tour_sweep_run").click().run()
-    assert at.session_state["tour_sweep_runner"].join(timeout=300)
-    at.run()
-    assert not at.exception
-    assert t("tour.degradation.live") in [c.value for c in at.caption]
-    lines = plotly(at)[0]["data"]
-    assert [len(tr["y"]) for tr in lines] == [2, 2] and plotly(at)[0]["layout"]["yaxis"]["type"] == "log"
-    assert "2 SGD steps of 16 images" in text(at)  # the text quotes the run it shows
-    at.button(key="tour_sweep_back").click().run()
-    assert t("tour.degradation.shipped") in [c.value for c in at.caption]

@@ -9,7 +9,7 @@ from typing import Final
 from .config import NetName
 from .store import RunStore
 
-__all__ = ["MAX_POINTS", "NetHistory", "read_history", "thinned"]
+__all__ = ["MAX_POINTS", "NetHistory", "SweepCurve", "read_history", "thinned"]
 
 MAX_POINTS: Final = 1500  # a long run is drawn from every k-th step, so a redraw stays cheap
 
@@ -33,6 +33,16 @@ class NetHistory:
     @property
     def step_numbers(self) -> list[int]:
         return list(range(1, self.steps * self.stride + 1, self.stride))
+
+
+@dataclass(frozen=True)
+class SweepCurve:
+    """The training loss of one net of a depth sweep, step by step."""
+
+    depth: int
+    plain: bool
+    title: str
+    loss: tuple[float, ...]
 
 
 def read_history(store: RunStore, rid: str, net: NetName, known: NetHistory | None = None) -> NetHistory:

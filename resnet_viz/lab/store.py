@@ -376,6 +376,10 @@ class RunStore:
             c.execute(_blobs.delete().where(_blobs.c.run_id == rid, _blobs.c.net == net, _blobs.c.kind == kind))
             c.execute(_blobs.insert().values(run_id=rid, net=net, kind=kind, step=step, data=data))
 
+    def drop_blob(self, rid: str, net: NetName, kind: str) -> None:
+        with self.engine.begin() as c:
+            c.execute(_blobs.delete().where(_blobs.c.run_id == rid, _blobs.c.net == net, _blobs.c.kind == kind))
+
     def get_blob(self, rid: str, net: NetName, kind: str) -> tuple[int, bytes] | None:
         q = sa.select(_blobs.c.step, _blobs.c.data).where(
             _blobs.c.run_id == rid, _blobs.c.net == net, _blobs.c.kind == kind

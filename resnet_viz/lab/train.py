@@ -172,4 +172,5 @@ def _train(store: RunStore, rid: str, net: NetName) -> str:
     weights = {k: v.detach().cpu().contiguous() for k, v in trainer.model.state_dict().items()}
     store.put_blob(rid, net, "final", config.steps, safetensors_save(weights))
     store.mark_net_done(rid, net)
+    store.drop_blob(rid, net, "checkpoint")  # the final weights replace it
     return store.status(rid)

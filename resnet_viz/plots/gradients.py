@@ -10,8 +10,7 @@ import plotly.graph_objects as go
 
 from ..gradients import LayerNorm
 from ..i18n import Lang, t
-from ..lab.history import NetHistory
-from ..sweep import SweepCurve
+from ..lab.history import NetHistory, SweepCurve
 
 __all__ = ["COLORS", "curves_figure", "ends_figure", "heatmap_figure", "profile_figure", "records_at", "sweep_figure"]
 

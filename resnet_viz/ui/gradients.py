@@ -12,19 +12,17 @@ from ..build import pick_device
 from ..choices import parse_ints
 from ..config import data_root
 from ..data import DATASETS
-from ..errors import UserError
+from ..errors import TrainingError, UserError
 from ..lab.config import NETS, NetName, RunConfig
 from ..lab.defaults import DEFAULT
 from ..lab.engine import MAX_RUNS, Engine
 from ..lab.export import metrics_csv, run_json
-from ..lab.history import NetHistory, read_history, thinned
+from ..lab.history import NetHistory, SweepCurve, read_history, thinned
 from ..lab.reference import reference_for
 from ..lab.runs import LIVE_S, queue_info, start_run, stop_watching, watch_run
 from ..lab.store import ACTIVE, RunRecord, RunStore, StoreError
 from ..plots.gradients import curves_figure, ends_figure, heatmap_figure, profile_figure, records_at, sweep_figure
-from ..runner import TrainingError
 from ..spec import PRESETS, ResNetSpec, cifar_spec, preset
-from ..sweep import SweepCurve
 from . import lab
 from .text import lang, say_error, tr
 

@@ -14,27 +14,30 @@ import streamlit as st
 from ..compare import NetPoint, compare
 from ..gradients import LayerNorm, gradient_profile
 from ..graph import human
+from ..lab.defaults import REFERENCE_DEPTHS
+from ..lab.history import SweepCurve
 from ..plots.compare import params_macs_figure
 from ..plots.gradients import profile_figure, sweep_figure
 from ..spec import ResNetSpec, cifar_spec, preset
-from ..sweep import SweepConfig, SweepCurve, SweepRunner
 from ..tour import (
     BASIC_DEMO,
     BOTTLENECK_DEMO,
     END_WINDOW,
-    LIVE_SWEEP,
+    SMOOTH,
     BlockFacts,
     FamilyRow,
     ShortcutRow,
     ViewKind,
     block_facts,
     family_rows,
-    load_curves,
+    reference_curves,
     shortcut_rows,
+    smoothed,
     sweep_ends,
     v1_vs_v15,
 )
 from ..trace import TraceReport
+from . import lab
 from .cache import cached_trace
 from .compare import table_frame
 from .explorer import cached_dot
@@ -44,7 +47,6 @@ from .tour_more import dense_view, features_view
 __all__ = ["VIEWS", "shape", "size_text"]
 
 Facts = dict[str, object]
-_RUNNER: Final = "tour_sweep_runner"  # session state: this session's live depth sweep, if any
 
 
 def shape(s: tuple[int, ...]) -> str:
@@ -58,103 +60,47 @@ def size_text(report: TraceReport) -> str:
 # -- 1. the degradation problem ---------------------------------------------------------------------
 
 
-@st.cache_data(show_spinner=False)
-def _shipped() -> tuple[SweepConfig, tuple[SweepCurve, ...]]:
-    return load_curves()
-
-
 def _translated(curves: tuple[SweepCurve, ...]) -> tuple[SweepCurve, ...]:
-    """The curves with titles in the session's language."""
-    return tuple(dataclasses.replace(c, title=net_title(cifar_spec(c.depth, plain=c.plain))) for c in curves)
-
-
-def _sweep_chart(curves: tuple[SweepCurve, ...], key: str) -> None:
-    """The lab's sweep figure on a log axis, so an early spike does not flatten where the curves end."""
-    fig = sweep_figure(_translated(curves), lang()).update_yaxes(type="log")
-    st.plotly_chart(fig, key=key, width="stretch")
-
-
-def _start_live() -> None:
-    runner = SweepRunner(LIVE_SWEEP)
-    runner.start()
-    st.session_state[_RUNNER] = runner
-
-
-def _stop_live() -> None:
-    runner = st.session_state.pop(_RUNNER, None)
-    if isinstance(runner, SweepRunner):
-        runner.stop()
-
-
-@st.fragment(run_every=1.0)
-def _live_progress() -> None:
-    """Polls this session's live sweep; a full rerun when it ends, so the text quotes the new curves."""
-    runner = st.session_state.get(_RUNNER)
-    if not isinstance(runner, SweepRunner):
-        return
-    snap = runner.snapshot()
-    st.progress(snap.done / max(1, snap.total), text=tr("tour.degradation.progress", done=snap.done, total=snap.total))
-    _sweep_chart(snap.curves, "tour_sweep_live")
-    if not runner.alive:
-        st.rerun()
+    """The curves, smoothed for the chart, with titles in the session's language."""
+    return tuple(
+        dataclasses.replace(c, title=net_title(cifar_spec(c.depth, plain=c.plain)), loss=smoothed(c.loss))
+        for c in curves
+    )
 
 
 def degradation() -> Facts:
-    config, curves = _shipped()
-    shown = "tour.degradation.shipped"
-    body = st.container()
-    found = st.session_state.get(_RUNNER)
-    runner = found if isinstance(found, SweepRunner) else None
-    if runner is not None and runner.alive:
-        st.button(tr("tour.degradation.stop"), key="tour_sweep_stop", icon=":material/stop:", on_click=_stop_live)
-        _live_progress()
-    else:
-        if runner is not None:
-            snap = runner.snapshot()
-            if snap.error is not None:
-                st.warning(tr("tour.degradation.failed", detail=snap.error.message(lang())))
-            elif snap.status == "done":
-                config, curves, shown = LIVE_SWEEP, snap.curves, "tour.degradation.live"
-            st.button(
-                tr("tour.degradation.show_shipped"),
-                key="tour_sweep_back",
-                icon=":material/history:",
-                on_click=_stop_live,
-            )
-        else:
-            st.button(
-                tr("tour.degradation.run", steps=LIVE_SWEEP.steps),
-                key="tour_sweep_run",
-                icon=":material/play_arrow:",
-                on_click=_start_live,
-            )
-        st.caption(tr(shown))
-        _sweep_chart(curves, "tour_sweep_chart")
-    deep, shallow = max(config.depths), min(config.depths)
-    facts: Facts = {"deep": deep, "shallow": shallow, "steps": config.steps, "batch": config.batch_size}
-    body.markdown(tr("tour.degradation.body", **facts))
+    store = lab.store()
+    config, curves = reference_curves(store) if store is not None else (None, ())
+    facts: Facts = {"deep": max(REFERENCE_DEPTHS), "shallow": min(REFERENCE_DEPTHS), "steps": 0, "batch": 0}
+    if config is None:
+        st.info(tr("tour.degradation.missing"), icon=":material/hourglass_top:")
+        return facts
+    depths = sorted({c.depth for c in curves})
+    deep, shallow = max(depths), min(depths)
+    facts = {"deep": deep, "shallow": shallow, "steps": config.steps, "batch": config.batch_size}
+    st.markdown(tr("tour.degradation.body", **facts))
+    fig = sweep_figure(_translated(curves), lang())
+    st.plotly_chart(fig, key="tour_sweep_chart", width="stretch")
+    st.caption(tr("tour.degradation.shipped", window=SMOOTH))
     ends = {(e.depth, e.plain): e for e in sweep_ends(curves)}
-    if len(ends) == 2 * len(config.depths):
-        items = [
-            tr("tour.degradation.end_item", net=net_title(cifar_spec(d, plain=p)), loss=f"{e.final_loss:.3f}")
-            for (d, p), e in sorted(ends.items(), key=lambda kv: (not kv[0][1], kv[0][0]))
-        ]
-        body.markdown(tr("tour.degradation.ends", window=END_WINDOW, ends=tr("tour.list_sep").join(items)))
-        d_loss, s_loss, r_loss = (
-            ends[deep, True].final_loss,
-            ends[shallow, True].final_loss,
-            ends[deep, False].final_loss,
+    items = [
+        tr("tour.degradation.end_item", net=net_title(cifar_spec(d, plain=p)), loss=f"{e.final_loss:.3f}")
+        for (d, p), e in sorted(ends.items(), key=lambda kv: (not kv[0][1], kv[0][0]))
+    ]
+    st.markdown(tr("tour.degradation.ends", window=END_WINDOW, ends=tr("tour.list_sep").join(items)))
+    plain_losses = [ends[d, True].final_loss for d in depths]
+    res_losses = [ends[d, False].final_loss for d in depths]
+    verdict = "verdict_degrades" if plain_losses[-1] > plain_losses[0] else "verdict_other"
+    st.markdown(
+        tr(
+            f"tour.degradation.{verdict}",
+            deep=deep,
+            deep_loss=f"{plain_losses[-1]:.3f}",
+            shallow_loss=f"{plain_losses[0]:.3f}",
+            res_loss=f"{res_losses[-1]:.3f}",
         )
-        verdict = "verdict_degrades" if d_loss > s_loss else "verdict_other"
-        body.markdown(
-            tr(
-                f"tour.degradation.{verdict}",
-                deep=deep,
-                deep_loss=f"{d_loss:.3f}",
-                shallow_loss=f"{s_loss:.3f}",
-                res_loss=f"{r_loss:.3f}",
-            )
-        )
+    )
+    st.markdown(tr("tour.degradation.own_run"))
     return facts
 
 
