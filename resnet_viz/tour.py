@@ -193,11 +193,8 @@ def reference_curves(store: RunStore) -> tuple[RunConfig | None, tuple[SweepCurv
     """
     runs: dict[int, RunRecord] = {}
     for run in store.runs(statuses=("done",)):
-        same = {**run.config.to_dict(), "spec": None, "device": None} == {
-            **DEFAULT.to_dict(),
-            "spec": None,
-            "device": None,
-        }
+        ignore = {"spec": None, "device": None, "steps": None}  # any depth, device and length
+        same = {**run.config.to_dict(), **ignore} == {**DEFAULT.to_dict(), **ignore}
         if run.reference and same and run.config.spec.depth in REFERENCE_DEPTHS:
             runs.setdefault(run.config.spec.depth, run)
     curves = tuple(

@@ -1,0 +1,149 @@
+"""The gradient lab as a service, end to end in Chromium, against a bare PyTorch loop in the same run (issue 9).
+
+- bare: this process trains ResNet-56 and plain-56 (the lab's defaults: batch 32, warm-up, clipping) on the same
+  batches, one after the other, with every core: pair-steps per second.
+- one session presses Start; four sessions press Start on the same settings (they share one run); three
+  sessions with different seeds (three runs). A session's rate is the "Step N" its page shows, read in the
+  browser over a window; its refresh gap is the longest time that text went without changing.
+Also the bare loop in channels-last memory format, to report what it gives on this machine.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+import torch
+import torch.nn.functional as F
+
+from resnet_viz.build import build
+from resnet_viz.data import batches, synthetic
+from resnet_viz.lab.defaults import DEFAULT
+
+from .bench_explorer import ARGS, CHROMIUM, _server
+
+WINDOW_S = float(os.environ.get("BENCH_LAB_WINDOW_S", "45"))
+_STEP = re.compile(r"Step (\d+) of (\d+)")
+
+
+def bare(seconds: float, *, channels_last: bool = False) -> float:
+    """Pair-steps per second of a plain loop training both default nets on identical batches."""
+    torch.set_num_threads(os.cpu_count() or 2)
+    data = synthetic(seed=1)
+    fmt = torch.channels_last if channels_last else torch.contiguous_format
+    nets = []
+    for spec in DEFAULT.specs().values():
+        torch.manual_seed(1)
+        model = build(spec, device="cpu").to(memory_format=fmt)
+        opt = torch.optim.SGD(model.parameters(), lr=DEFAULT.lr, momentum=0.9, weight_decay=1e-4)
+        nets.append((model, opt))
+    feed = batches(data, DEFAULT.batch_size, seed=1)
+
+    def step() -> None:
+        x, y = next(feed)
+        x = x.contiguous(memory_format=fmt)
+        for model, opt in nets:
+            opt.zero_grad(set_to_none=True)
+            loss = F.cross_entropy(model(x), y)
+            loss.backward()
+            torch.nn.utils.clip_grad_norm_(model.parameters(), DEFAULT.clip)
+            opt.step()
+            loss.item()
+
+    for _ in range(3):
+        step()
+    n, t0 = 0, time.perf_counter()
+    while time.perf_counter() - t0 < seconds:
+        step()
+        n += 1
+    return n / (time.perf_counter() - t0)
+
+
+def _open(browser: Any, url: str, seed: int) -> Any:
+    page = browser.new_page(viewport={"width": 1400, "height": 1000})
+    page.set_default_timeout(180_000)
+    page.goto(f"{url}/gradient-lab")
+    page.get_by_role("button", name="Start").wait_for()
+    seed_box = page.get_by_label("Seed")
+    seed_box.fill(str(seed))
+    seed_box.press("Enter")
+    page.wait_for_timeout(1500)
+    return page
+
+
+def _step(page: Any) -> int:
+    m = _STEP.search(page.inner_text('[data-testid="stMain"]'))
+    return int(m.group(1)) if m else -1
+
+
+def _watch(pages: list[Any], seconds: float) -> list[tuple[float, float]]:
+    """Each page's (pair-steps per second shown, longest gap between two changes of its step text)."""
+    deadline = time.monotonic() + 300
+    while min(_step(p) for p in pages) < 3:  # the engine has started and both nets train
+        if time.monotonic() > deadline:
+            raise RuntimeError("the run never started")
+        time.sleep(0.5)
+    first = [(time.monotonic(), _step(p)) for p in pages]
+    last = list(first)
+    gaps = [0.0] * len(pages)
+    end = time.monotonic() + seconds
+    while time.monotonic() < end:
+        for i, p in enumerate(pages):
+            s, now = _step(p), time.monotonic()
+            if s != last[i][1]:
+                gaps[i] = max(gaps[i], now - last[i][0])
+                last[i] = (now, s)
+        time.sleep(0.2)
+    return [((lt[1] - f[1]) / (lt[0] - f[0]) if lt[0] > f[0] else 0.0, g) for f, lt, g in zip(first, last, gaps)]
+
+
+def _stop(pages: list[Any]) -> None:
+    for p in pages:
+        p.get_by_role("button", name="Stop").click()
+        p.wait_for_timeout(500)
+        p.close()
+
+
+def scenario(browser: Any, url: str, seeds: list[int]) -> list[tuple[float, float]]:
+    pages = [_open(browser, url, s) for s in seeds]
+    for p in pages:
+        p.get_by_role("button", name="Start").click()
+    try:
+        return _watch(pages, WINDOW_S)
+    finally:
+        _stop(pages)
+
+
+def main() -> None:
+    if not Path(CHROMIUM).exists():
+        print(f"skipped: {CHROMIUM} is missing (apt-get install chromium)")
+        return
+    from playwright.sync_api import sync_playwright
+
+    base = bare(WINDOW_S)
+    cl = bare(WINDOW_S / 2, channels_last=True)
+    print(f"bare loop: {base:.3f} pair-steps/s ({os.cpu_count()} cores); channels-last: {cl:.3f} ({cl / base:.2f}x)")
+    with tempfile.TemporaryDirectory() as tmp:
+        os.environ["RESNET_VIZ_DB"] = f"sqlite:///{tmp}/lab.sqlite"
+        proc, url = _server()
+        try:
+            with sync_playwright() as p:
+                browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+                for name, seeds in (("one session", [101]), ("four sessions, same settings", [102] * 4),
+                                    ("three sessions, seeds 103-105", [103, 104, 105])):  # fmt: skip
+                    res = scenario(browser, url, seeds)
+                    rates = [r for r, _ in res]
+                    each = ", ".join(f"{r:.3f}" for r in rates)
+                    together = sum(rates) if len(set(seeds)) > 1 else min(rates)
+                    print(f"{name}: each {each} pair-steps/s; min/bare {min(rates) / base:.2f}x; "
+                          f"together/bare {together / base:.2f}x; longest refresh gap "
+                          f"{max(g for _, g in res):.1f} s")  # fmt: skip
+                browser.close()
+        finally:
+            proc.terminate()
+            proc.wait(timeout=30)
+            del os.environ["RESNET_VIZ_DB"]
