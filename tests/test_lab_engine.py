@@ -166,7 +166,7 @@ def _free_port() -> int:
 
 def test_the_lab_runs_on_a_scheduler_and_two_workers_started_with_dasks_own_tools(tmp_path: Path) -> None:
     port = _free_port()
-    env = {**os.environ, "PYTHONPATH": str(ROOT), "RESNET_VIZ_TORCH_THREADS": "1"}
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "RESNET_VIZ_TORCH_THREADS": "1", "MALLOC_TRIM_THRESHOLD_": str(2**30)}
     bindir = Path(sys.executable).parent
     procs = [subprocess.Popen([str(bindir / "dask"), "scheduler", "--host", "127.0.0.1", "--port", str(port),
                                "--no-dashboard"], env=env, cwd=tmp_path, stdout=subprocess.DEVNULL,

@@ -14,6 +14,7 @@ import threading
 from collections.abc import Callable
 from typing import Any, Final
 
+import dask
 from distributed import Client, Future, LocalCluster
 from distributed.client import FutureCancelledError
 from distributed.scheduler import KilledWorker
@@ -30,6 +31,11 @@ __all__ = ["MAX_RUNS", "Engine", "EngineError"]
 MAX_RUNS: Final = int(os.environ.get("RESNET_VIZ_MAX_RUNS", "3"))
 RESOURCE: Final = "train"  # workers started by scripts/lab-cluster advertise --resources train=N
 CONNECT_TIMEOUT: Final = "8s"
+# Dask's nanny starts workers with MALLOC_TRIM_THRESHOLD_=65536 so freed memory returns to the OS at once. A
+# training step frees and reallocates its activations every time, and with that setting each step of ResNet-56
+# ran 1.8-3x slower in a worker than in a plain process (measured); None leaves glibc's own threshold. Workers
+# started with `dask worker` get the same by MALLOC_TRIM_THRESHOLD_=1073741824 in their environment (DEPLOY.md).
+NO_MALLOC_TRIM: Final = {"distributed.nanny.pre-spawn-environ.MALLOC_TRIM_THRESHOLD_": None}
 
 
 class EngineError(UserError):
@@ -53,21 +59,26 @@ class Engine:
             else:
                 cores = os.cpu_count() or 2
                 n = workers or (2 if cores >= 2 else 1)
-                self.cluster = LocalCluster(
-                    n_workers=n,
-                    threads_per_worker=MAX_RUNS,
-                    processes=True,
-                    host="127.0.0.1",  # loopback only
-                    dashboard_address="127.0.0.1:0",  # its HTTP server (health, metrics) on loopback, any port
-                    resources={RESOURCE: MAX_RUNS},
-                    env={"RESNET_VIZ_TORCH_THREADS": str(max(1, cores // n))},  # workers × threads = cores
-                    silence_logs=logging.ERROR,
-                )
+                with dask.config.set(NO_MALLOC_TRIM):
+                    self.cluster = self._local(n, cores)
                 self.client = Client(self.cluster, set_as_default=False)
         except (OSError, TimeoutError, ValueError, RuntimeError) as e:
             if self.address:
                 raise EngineError("scheduler_unreachable", address=self.address) from e
             raise EngineError("engine_failed", detail=f"{type(e).__name__}: {e}") from e
+
+    @staticmethod
+    def _local(n: int, cores: int) -> LocalCluster:
+        return LocalCluster(
+            n_workers=n,
+            threads_per_worker=MAX_RUNS,
+            processes=True,
+            host="127.0.0.1",  # loopback only
+            dashboard_address="127.0.0.1:0",  # its HTTP server (health, metrics) on loopback, any port
+            resources={RESOURCE: MAX_RUNS},
+            env={"RESNET_VIZ_TORCH_THREADS": str(max(1, cores // n))},  # workers × threads = cores
+            silence_logs=logging.ERROR,
+        )
 
     def close(self) -> None:
         self.client.close()

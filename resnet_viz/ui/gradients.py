@@ -252,28 +252,33 @@ def _label(run: RunRecord) -> str:
     return tr("lab.run_label", title=run.title, seed=c.seed, lr=c.lr, steps=c.steps, status=status)
 
 
-def _run_picker(store: RunStore, run: RunRecord | None) -> RunRecord | None:
-    runs = store.runs()
-    if not runs:
-        return run
-    ids = [r.id for r in runs]
-    labels = {r.id: _label(r) for r in runs}
-    c = st.columns(2)
-    chosen = c[0].selectbox(
-        tr("lab.open_run"), ids, index=ids.index(run.id) if run is not None and run.id in ids else None,
-        format_func=lambda i: labels[i], help=tr("lab.open_run_help"), key="grad_pick",
-    )  # fmt: skip
-    if chosen is not None and (run is None or chosen != run.id):
+def _open_picked() -> None:
+    chosen = st.session_state.get("grad_pick")
+    if chosen:
         st.session_state[_RUN] = chosen
         st.query_params["run"] = chosen
-        st.rerun()
-    finished = [i for i in ids if run is None or i != run.id]
-    finished = [i for i in finished if next(r for r in runs if r.id == i).status == "done"]
+
+
+def _run_picker(store: RunStore, run: RunRecord | None) -> None:
+    """Every run in the store, to reopen one; and a finished run to overlay on the plots."""
+    runs = store.runs()
+    if not runs:
+        return
+    labels = {r.id: _label(r) for r in runs}
+    ids = list(labels)
+    st.session_state["grad_pick"] = run.id if run is not None else None  # the picker follows the run shown
+    c = st.columns(2)
+    c[0].selectbox(
+        tr("lab.open_run"), ids, format_func=lambda i: labels[i], help=tr("lab.open_run_help"), key="grad_pick",
+        on_change=_open_picked,
+    )  # fmt: skip
+    finished = [r.id for r in runs if r.status == "done" and (run is None or r.id != run.id)]
+    if st.session_state.get("grad_overlay") not in finished:
+        st.session_state["grad_overlay"] = None
     c[1].selectbox(
-        tr("lab.overlay"), finished, index=None, format_func=lambda i: labels[i], key="grad_overlay",
+        tr("lab.overlay"), finished, format_func=lambda i: labels[i], key="grad_overlay",
         placeholder=tr("lab.overlay_none"),
     )  # fmt: skip
-    return run
 
 
 def _histories(store: RunStore, rid: str) -> dict[NetName, NetHistory]:
