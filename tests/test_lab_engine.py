@@ -204,3 +204,17 @@ def _connects(address: str) -> bool:
     host, port = address.removeprefix("tcp://").split(":")
     with socket.socket() as s:
         return s.connect_ex((host, int(port))) == 0
+
+
+def test_an_engine_that_does_not_start_is_one_sentence(monkeypatch: pytest.MonkeyPatch) -> None:
+    from resnet_viz.lab import engine as engine_module
+
+    def broken(*_a: object, **_k: object) -> None:
+        raise OSError("no ports left")
+
+    monkeypatch.setattr(engine_module.Engine, "_local", staticmethod(broken))
+    with pytest.raises(EngineError) as e:
+        Engine("")
+    assert e.value.message() == (
+        "The training engine did not start (OSError: no ports left). The rest of the app keeps working."
+    )

@@ -105,3 +105,23 @@ def test_unknown_run_and_unreachable_store_are_one_sentence(store: RunStore, tmp
     assert "secret" not in e.value.message() and "127.0.0.1:1" in e.value.message()
     with pytest.raises(StoreError):
         RunStore("nosuchdb://x")
+
+
+def test_queue_position_and_time_left_come_from_the_store(store: RunStore) -> None:
+    import dataclasses
+
+    from resnet_viz.lab.runs import queue_info
+
+    ids = []
+    for seed in range(4):
+        rid, _ = store.create(dataclasses.replace(CONFIG, seed=seed, steps=100))
+        ids.append(rid)
+    store.set_status(ids[0], "running")
+    store.append(ids[0], "residual", [MetricRow(40, 1.0, 0.5, (1.0,))], rate=2.0)
+    store.append(ids[0], "plain", [MetricRow(40, 1.0, 0.5, (1.0,))], rate=2.0)
+    assert queue_info(store, ids[0], slots=1) is None  # running, not queued
+    first, second = queue_info(store, ids[1], slots=1), queue_info(store, ids[2], slots=1)
+    assert first is not None and second is not None
+    # one slot: the running run has 60 steps left at 2/s (30 s), then each queued run takes 100 / 2 = 50 s
+    assert (first.position, first.seconds_left) == (1, 30.0 + 50.0)
+    assert (second.position, second.seconds_left) == (2, 30.0 + 50.0 + 50.0)
