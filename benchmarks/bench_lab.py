@@ -27,7 +27,7 @@ from resnet_viz.lab.defaults import DEFAULT
 from .bench_explorer import ARGS, CHROMIUM, _server
 
 WINDOW_S = float(os.environ.get("BENCH_LAB_WINDOW_S", "45"))
-_STEP = re.compile(r"Step (\d+) of (\d+)")
+_STEP = re.compile(r"Step (\d+) of (\d+) · [^·]+ · (?:running|训练中)")  # the new run, not the reference
 
 
 def bare(seconds: float, *, channels_last: bool = False) -> float:
@@ -76,6 +76,7 @@ def _open(browser: Any, url: str, seed: int) -> Any:
 
 
 def _step(page: Any) -> int:
+    """The step the page shows for a training run (-1 while it shows none, or a finished one)."""
     m = _STEP.search(page.inner_text('[data-testid="stMain"]'))
     return int(m.group(1)) if m else -1
 
@@ -94,7 +95,7 @@ def _watch(pages: list[Any], seconds: float) -> list[tuple[float, float]]:
     while time.monotonic() < end:
         for i, p in enumerate(pages):
             s, now = _step(p), time.monotonic()
-            if s != last[i][1]:
+            if s > last[i][1]:
                 gaps[i] = max(gaps[i], now - last[i][0])
                 last[i] = (now, s)
         time.sleep(0.2)
