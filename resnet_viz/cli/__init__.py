@@ -1,4 +1,5 @@
-"""The command line: `python -m resnet_viz summary | graph | gradflow | features`."""
+"""The command line: `python -m resnet_viz summary | graph | gradflow | features | runs`, and the insights
+(`landscape | lesion | erf | responses | shattered`)."""
 
 from __future__ import annotations
 
@@ -12,7 +13,7 @@ from .common import Parser, fail
 __all__ = ["main"]
 
 # Each subcommand module has register(subparsers); a module that is not there yet is skipped.
-_COMMANDS = ("summary", "graph", "gradflow", "features", "runs")
+_COMMANDS = ("summary", "graph", "gradflow", "features", "runs", "insights")
 
 
 def _parser() -> Parser:

@@ -29,6 +29,7 @@ PAGES: tuple[tuple[str, str, str, str], ...] = (
     ("pages/gradients.py", "nav.gradients", ":material/monitoring:", "gradient-lab"),
     ("pages/features.py", "nav.features", ":material/image_search:", "feature-maps"),
     ("pages/tour.py", "nav.tour", ":material/school:", "guided-tour"),
+    ("pages/why_residual.py", "nav.insights", ":material/insights:", "insights"),
 )
 
 
