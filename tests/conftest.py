@@ -8,6 +8,7 @@ import shutil
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 import urllib.request
 from collections.abc import Iterator
@@ -52,8 +53,10 @@ def running_app(log_name: str = "server.log") -> Iterator[str]:
     cmd = [str(streamlit), "run", "app.py", "--server.headless", "true",
            "--server.port", str(port), "--server.address", "127.0.0.1",
            "--browser.gatherUsageStats", "false"]  # fmt: skip
+    store = tempfile.mkdtemp(prefix="rv-store-")  # a fresh run store: runs of earlier test sessions never join in
+    env = {**os.environ, "RESNET_VIZ_DB": f"sqlite:///{store}/lab.sqlite"}
     with log.open("w") as out:
-        proc = subprocess.Popen(cmd, cwd=ROOT, stdout=out, stderr=subprocess.STDOUT)
+        proc = subprocess.Popen(cmd, cwd=ROOT, stdout=out, stderr=subprocess.STDOUT, env=env)
     url = f"http://127.0.0.1:{port}"
     try:
         deadline = time.time() + 90

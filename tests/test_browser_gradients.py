@@ -1,4 +1,5 @@
-"""The gradient lab in a real browser: Start with the defaults, the live plots fill in and keep updating."""
+"""The gradient lab in a real browser: it opens on the reference run; Start trains in the engine, the plots update,
+a second session joins the same run."""
 
 from __future__ import annotations
 
@@ -23,11 +24,12 @@ _PROFILE_Y = """() => {
 
 
 def _step(page: Any) -> int:
-    m = re.search(r"Step (\d+) of (\d+)", page.inner_text('[data-testid="stMain"]'))
+    """The step the page shows for a training run (-1 while it shows a finished one or none)."""
+    m = re.search(r"Step (\d+) of (\d+) · [^·]+ · running", page.inner_text('[data-testid="stMain"]'))
     return int(m.group(1)) if m else -1
 
 
-def _wait(cond: Any, timeout: float = 240) -> Any:
+def _wait(cond: Any, timeout: float = 300) -> Any:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         value = cond()
@@ -37,58 +39,61 @@ def _wait(cond: Any, timeout: float = 240) -> Any:
     raise AssertionError("the page never showed it")
 
 
-def test_start_with_defaults_and_watch_the_plots_update(page: Any, app_url: str, artifacts: Path) -> None:
-    # open Home first, then the lab from the sidebar: a cold server may answer a deep link with a
-    # "Page not found" dialog before st.navigation has registered the pages
-    page.goto(app_url)
+def _open_lab(page: Any, app_url: str, *, depth: int, seed: int) -> None:
+    page.goto(f"{app_url}/gradient-lab")
+    page.get_by_text("Reference run: trained before class").wait_for(timeout=180_000)  # the picture is there at once
     wait_idle(page, 180)
-    page.locator('[data-testid="stSidebarNavLink"][href$="/gradient-lab"]').click()
-    page.wait_for_url(f"{app_url}/gradient-lab")
-    page.get_by_text("Choose the nets and press").wait_for(timeout=180_000)
-    wait_idle(page, 180)
-    page.get_by_role("button", name="Start").click()
-    first = _wait(lambda: page.evaluate(_PROFILE_Y))
-    assert len(first["res"]) == len(first["plain"]) == 56
-    seen = _step(page)
-    assert seen >= 1
-    # the page keeps redrawing while it trains: the profile moves to a later step, the heatmap grows a column
-    _wait(lambda: (s := page.evaluate(_PROFILE_Y)) and s["title"] != first["title"] and s["res"] != first["res"])
-    _wait(lambda: page.evaluate(_PROFILE_Y)["heat_steps"] > max(first["heat_steps"], 1))
-    assert _step(page) > seen
+    for label, value in (("Depth (6n+2 or 9n+2)", depth), ("Seed", seed)):
+        box = page.get_by_role("spinbutton", name=label)
+        box.fill(str(value))
+        box.press("Enter")
+        wait_idle(page, 60)
+
+
+def test_the_lab_opens_on_the_reference_run_and_start_trains_live(page: Any, app_url: str, artifacts: Path) -> None:
+    page.goto(f"{app_url}/gradient-lab")
+    page.get_by_text("Reference run: trained before class").wait_for(timeout=180_000)
+    ref = _wait(lambda: page.evaluate(_PROFILE_Y))
+    assert len(ref["res"]) == len(ref["plain"]) == 56 and "step 300" in ref["title"]  # ResNet-56 vs plain-56
     assert page.locator('[data-testid="stPlotlyChart"]').count() == 5
+    _open_lab(page, app_url, depth=20, seed=11)
+    page.get_by_role("button", name="Start").click()
+    _wait(lambda: _step(page) >= 1)
+    first = _wait(lambda: (s := page.evaluate(_PROFILE_Y)) and len(s["res"]) == 20 and s)
+    seen = _step(page)
+    # the page keeps redrawing while the engine trains: the profile moves to a later step
+    _wait(lambda: (s := page.evaluate(_PROFILE_Y)) and s["title"] != first["title"] and s["res"] != first["res"])
+    assert _step(page) > seen and "run=" in page.evaluate("location.href")
     text = page.inner_text('[data-testid="stMain"]')
     assert "He et al. 2015" in text and "the norms span a factor of" in text
     page.set_viewport_size({"width": 1400, "height": 3400})  # Streamlit scrolls inside its main block
     time.sleep(1.5)
     page.screenshot(path=str(artifacts / "gradients_live.png"), full_page=True)
     page.get_by_role("button", name="Stop").click()
-    _wait(lambda: "stopped" in page.inner_text('[data-testid="stMain"]'), timeout=60)
+    _wait(lambda: "Stopped. Press Start" in page.inner_text('[data-testid="stMain"]'), timeout=120)
     assert page.locator('[data-testid="stException"]').count() == 0
 
 
-def test_two_sessions_train_at_once_and_keep_their_own_runs(page: Any, app_url: str) -> None:
+def test_two_sessions_with_the_same_settings_watch_one_run(page: Any, app_url: str, artifacts: Path) -> None:
     other_context = page.context.browser.new_context(viewport={"width": 1400, "height": 1000})
     other = other_context.new_page()
     other.set_default_timeout(60_000)
     try:
-        for pg, depth in ((page, 20), (other, 8)):
-            pg.goto(f"{app_url}/gradient-lab")
-            pg.get_by_text("Choose the nets and press").wait_for(timeout=180_000)
-            wait_idle(pg, 180)
-            box = pg.get_by_role("spinbutton", name="Depth (6n+2 or 9n+2)")
-            box.fill(str(depth))
-            box.press("Enter")
-            wait_idle(pg, 60)
-            pg.get_by_role("button", name="Start").click()
-        mine = _wait(lambda: page.evaluate(_PROFILE_Y))
-        theirs = _wait(lambda: other.evaluate(_PROFILE_Y))
-        assert len(mine["res"]) == len(mine["plain"]) == 20  # plain-20 and ResNet-20: 19 convs + fc
-        assert len(theirs["res"]) == len(theirs["plain"]) == 8
-        _wait(lambda: _step(page) >= 2 and _step(other) >= 2)
-        assert len(page.evaluate(_PROFILE_Y)["res"]) == 20 and len(other.evaluate(_PROFILE_Y)["res"]) == 8
         for pg in (page, other):
-            pg.get_by_role("button", name="Stop").click()
-            _wait(lambda pg=pg: "stopped" in pg.inner_text('[data-testid="stMain"]'), timeout=60)
+            _open_lab(pg, app_url, depth=8, seed=12)
+            pg.get_by_role("button", name="Start").click()
+        _wait(lambda: _step(page) >= 2 and _step(other) >= 2)
+        mine, theirs = (pg.evaluate("new URLSearchParams(location.search).get('run')") for pg in (page, other))
+        assert mine == theirs and mine  # one shared run
+        _wait(lambda: "2 watching" in other.inner_text('[data-testid="stMain"]'))
+        assert len(page.evaluate(_PROFILE_Y)["res"]) == 8
+        other.screenshot(path=str(artifacts / "gradients_shared.png"), full_page=True)
+        page.get_by_role("button", name="Stop").click()  # the other session still watches: it goes on
+        seen = _step(other)
+        _wait(lambda: _step(other) > seen + 1)
+        other.get_by_role("button", name="Stop").click()
+        _wait(lambda: "Stopped. Press Start" in other.inner_text('[data-testid="stMain"]'), timeout=120)
+        for pg in (page, other):
             assert pg.locator('[data-testid="stException"]').count() == 0
     finally:
         other_context.close()

@@ -35,6 +35,7 @@ POLL_S: Final = 1.0
 LOSS_WINDOW: Final = 20
 _RUN = "grad_run"  # the run this session looks at
 _SWEEP = "grad_sweep_runs"  # the runs of this session's depth sweep
+_LEFT = "_grad_left"  # runs this session pressed Stop on: shown, but no longer polled or watched
 
 DEFAULTS: Final[dict[str, Any]] = {
     "grad_mode": "pair",
@@ -208,6 +209,7 @@ def _start(store: RunStore) -> None:
         return
     keep = bool(st.session_state["grad_keep"])
     ids = [start_run(store, eng, c, keep=keep, session=lab.session_id()) for c in configs]
+    st.session_state[_LEFT] = set()  # watching again
     if st.session_state["grad_mode"] == "sweep":
         st.session_state[_SWEEP] = ids
     else:
@@ -223,9 +225,10 @@ def _buttons(store: RunStore, run: RunRecord | None) -> None:
     active = run is not None and run.status in ACTIVE
     if c[1].button(tr("grad.stop"), key="grad_stop", disabled=not active, icon=":material/stop:", width="stretch"):
         if run is not None:
-            stop_watching(store, run.id, lab.session_id())
-            for rid in st.session_state.get(_SWEEP, []):
+            left = st.session_state.setdefault(_LEFT, set())
+            for rid in [run.id, *st.session_state.get(_SWEEP, [])]:
                 stop_watching(store, rid, lab.session_id())
+                left.add(rid)  # this session no longer polls it, so it no longer counts as watching
         st.rerun()
 
 
@@ -309,9 +312,13 @@ def _progress(store: RunStore, run: RunRecord) -> None:
         st.caption(tr("lab.shared", run=run.id))
 
 
+def _watching(rid: str) -> bool:
+    return rid not in st.session_state.get(_LEFT, set())
+
+
 def _pair_view(store: RunStore, eng: Engine | None, rid: str) -> bool:
-    """Draws the run; True while it is still training."""
-    run = watch_run(store, eng, rid, lab.session_id())
+    """Draws the run; True while it is still training and this session watches it."""
+    run = watch_run(store, eng, rid, lab.session_id()) if _watching(rid) else store.get(rid)
     _progress(store, run)
     nets = _histories(store, rid)
     step = min(h.steps for h in nets.values())
@@ -353,11 +360,11 @@ def _pair_view(store: RunStore, eng: Engine | None, rid: str) -> bool:
         mime="application/json", key="grad_download_json", icon=":material/download:", on_click="ignore",
     )  # fmt: skip
     d[2].markdown(f"[{tr('lab.link')}](?run={rid})")
-    return run.status in ACTIVE
+    return run.status in ACTIVE and _watching(rid)
 
 
 def _sweep_view(store: RunStore, eng: Engine | None, ids: list[str]) -> bool:
-    runs = [watch_run(store, eng, rid, lab.session_id()) for rid in ids]
+    runs = [watch_run(store, eng, rid, lab.session_id()) if _watching(rid) else store.get(rid) for rid in ids]
     done, total = sum(r.step for r in runs), sum(r.total for r in runs)
     st.caption(tr("grad.sweep_progress", done=done, total=total, left="", status=tr(f"lab.status_{runs[0].status}")))
     st.progress(min(done / max(total, 1), 1.0))
@@ -372,7 +379,7 @@ def _sweep_view(store: RunStore, eng: Engine | None, ids: list[str]) -> bool:
         st.plotly_chart(sweep_figure(curves, lang()), key="grad_plot_sweep", width="stretch")
     else:
         st.info(tr("grad.loading"), icon=":material/hourglass_top:")
-    return any(r.status in ACTIVE for r in runs)
+    return any(r.status in ACTIVE and _watching(r.id) for r in runs)
 
 
 def _histories_of(store: RunStore, rid: str) -> dict[NetName, NetHistory]:
@@ -415,7 +422,7 @@ def render_gradients() -> None:
         st.session_state[_RUN] = run.id
     _buttons(store, run)
     _run_picker(store, run)
-    active = run is not None and run.status in ACTIVE
+    active = run is not None and run.status in ACTIVE and _watching(run.id)
     active = active or any(store.status(r) in ACTIVE for r in st.session_state.get(_SWEEP, []) if store.find(r))
     st.session_state["_grad_was_active"] = active
     st.fragment(lambda: _live(store), run_every=POLL_S if active else None)()
