@@ -294,11 +294,12 @@ def _histories(store: RunStore, rid: str) -> dict[NetName, NetHistory]:
     return fresh
 
 
-def _progress(store: RunStore, run: RunRecord) -> None:
+def _progress(store: RunStore, run: RunRecord, step: int) -> None:
+    """Where the run is; ``step`` is the latest step both plotted histories hold, so caption and plots agree."""
     status = tr(f"lab.status_{run.status}")
     watchers = store.watchers(run.id, within=LIVE_S)
-    st.caption(tr("lab.progress", step=run.step, total=run.total, rate=run.rate, status=status, watchers=watchers))
-    st.progress(min(run.step / max(run.total, 1), 1.0))
+    st.caption(tr("lab.progress", step=step, total=run.total, rate=run.rate, status=status, watchers=watchers))
+    st.progress(min(step / max(run.total, 1), 1.0))
     q = queue_info(store, run.id, slots=MAX_RUNS)
     if q is not None:
         eta = "" if q.seconds_left is None else tr("lab.queued_eta", minutes=q.seconds_left / 60)
@@ -319,9 +320,9 @@ def _watching(rid: str) -> bool:
 def _pair_view(store: RunStore, eng: Engine | None, rid: str) -> bool:
     """Draws the run; True while it is still training and this session watches it."""
     run = watch_run(store, eng, rid, lab.session_id()) if _watching(rid) else store.get(rid)
-    _progress(store, run)
     nets = _histories(store, rid)
     step = min(h.steps for h in nets.values())
+    _progress(store, run, step)
     if step == 0:
         st.info(tr("grad.loading"), icon=":material/hourglass_top:")
         return run.status in ACTIVE
