@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 import math
+import re
+import time
 from typing import Any, Final
 
 import streamlit as st
@@ -251,13 +253,14 @@ def _label(run: RunRecord) -> str:
     c = run.config
     if run.reference:
         return tr("lab.reference_label", title=run.title, steps=c.steps)
-    status = tr(f"lab.status_{run.status}")
-    return tr("lab.run_label", title=run.title, seed=c.seed, lr=c.lr, steps=c.steps, status=status)
+    # no status in the label: a label that changes while the list is open would not match the choice any more
+    started = time.strftime("%H:%M", time.localtime(run.created))
+    return tr("lab.run_label", title=run.title, seed=c.seed, lr=c.lr, steps=c.steps, started=started)
 
 
 def _open_picked() -> None:
     chosen = st.session_state.get("grad_pick")
-    if chosen:
+    if isinstance(chosen, str) and re.fullmatch(r"[0-9a-f]{16}", chosen):
         st.session_state[_RUN] = chosen
         st.query_params["run"] = chosen
 
