@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import math
 import re
-import time
 from typing import Any, Final
 
 import streamlit as st
@@ -249,15 +248,6 @@ def _current(store: RunStore) -> RunRecord | None:
     return reference_for(store, DEFAULT)
 
 
-def _label(run: RunRecord) -> str:
-    c = run.config
-    if run.reference:
-        return tr("lab.reference_label", title=run.title, steps=c.steps)
-    # no status in the label: a label that changes while the list is open would not match the choice any more
-    started = time.strftime("%H:%M", time.localtime(run.created))
-    return tr("lab.run_label", title=run.title, seed=c.seed, lr=c.lr, steps=c.steps, started=started)
-
-
 def _open_picked() -> None:
     chosen = st.session_state.get("grad_pick")
     if isinstance(chosen, str) and re.fullmatch(r"[0-9a-f]{16}", chosen):
@@ -270,7 +260,7 @@ def _run_picker(store: RunStore, run: RunRecord | None) -> None:
     runs = store.runs()
     if not runs:
         return
-    labels = {r.id: _label(r) for r in runs}
+    labels = {r.id: lab.run_label(r) for r in runs}
     ids = list(labels)
     st.session_state["grad_pick"] = run.id if run is not None else None  # the picker follows the run shown
     c = st.columns(2)

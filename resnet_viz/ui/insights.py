@@ -33,17 +33,10 @@ def current_run(store: RunStore) -> RunRecord | None:
     return finished[0] if finished else None
 
 
-def _label(run: RunRecord) -> str:
-    c = run.config
-    if run.reference:
-        return tr("lab.reference_label", title=run.title, steps=c.steps)
-    return tr("lab.run_label", title=run.title, seed=c.seed, lr=c.lr, steps=c.steps, status=tr("lab.status_done"))
-
-
 def _picker(store: RunStore, run: RunRecord) -> None:
     runs = store.runs(statuses=("done",))
     ids = [r.id for r in runs]
-    labels = {r.id: _label(r) for r in runs}
+    labels = {r.id: lab.run_label(r) for r in runs}
     chosen = st.selectbox(
         tr("insights.page.pick_run"), ids, index=ids.index(run.id) if run.id in ids else None,
         format_func=lambda i: labels[i], help=tr("insights.page.pick_help"), key="ins_run",

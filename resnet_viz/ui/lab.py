@@ -3,16 +3,17 @@
 from __future__ import annotations
 
 import os
+import time
 import uuid
 
 import streamlit as st
 
 from ..lab.engine import Engine, EngineError
 from ..lab.reference import import_references
-from ..lab.store import RunStore, StoreError, default_url
-from .text import say_error
+from ..lab.store import RunRecord, RunStore, StoreError, default_url
+from .text import say_error, tr
 
-__all__ = ["engine", "session_id", "store"]
+__all__ = ["engine", "run_label", "session_id", "store"]
 
 
 @st.cache_resource(show_spinner=False)
@@ -49,3 +50,12 @@ def engine() -> Engine | None:
 def session_id() -> str:
     """A random id for this browser session: what the store counts as one watcher."""
     return str(st.session_state.setdefault("_lab_session", uuid.uuid4().hex))
+
+
+def run_label(run: RunRecord) -> str:
+    """A run as the run lists show it (no status: a label that changed while a list was open would not match)."""
+    c = run.config
+    if run.reference:
+        return tr("lab.reference_label", title=run.title, steps=c.steps)
+    started = time.strftime("%H:%M", time.localtime(run.created))
+    return tr("lab.run_label", title=run.title, seed=c.seed, lr=c.lr, steps=c.steps, started=started)
