@@ -123,3 +123,16 @@ def wait_idle(pg: Any, timeout_s: float = 60) -> None:
         if pg.locator('[data-testid="stStatusWidget"]').count() == 0:
             return
         time.sleep(0.1)
+
+
+@pytest.fixture
+def app_store(tmp_path: Path) -> Iterator[Any]:
+    """A fresh run store that the app under AppTest uses too (through RESNET_VIZ_DB), for this test only."""
+    from resnet_viz.lab.store import RunStore
+
+    url = f"sqlite:///{tmp_path / 'lab.sqlite'}"
+    os.environ["RESNET_VIZ_DB"] = url
+    try:
+        yield RunStore(url)
+    finally:
+        del os.environ["RESNET_VIZ_DB"]

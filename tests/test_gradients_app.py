@@ -5,8 +5,6 @@ from __future__ import annotations
 import json
 import os
 import time
-from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 from streamlit.testing.v1 import AppTest
@@ -18,13 +16,8 @@ from tests.conftest import ROOT
 
 
 @pytest.fixture
-def store(tmp_path: Path) -> Iterator[RunStore]:
-    url = f"sqlite:///{tmp_path / 'lab.sqlite'}"
-    os.environ["RESNET_VIZ_DB"] = url
-    try:
-        yield RunStore(url)
-    finally:
-        del os.environ["RESNET_VIZ_DB"]
+def store(app_store: RunStore) -> RunStore:
+    return app_store
 
 
 def lab(run: str | None = None) -> AppTest:

@@ -6,8 +6,6 @@ from __future__ import annotations
 import json
 import os
 import time
-from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -26,18 +24,14 @@ from resnet_viz.lab.reference import reference_for
 from resnet_viz.lab.store import RunStore
 from tests.conftest import ROOT
 
-CONFIG = RunConfig(spec=cifar_spec(8), steps=3, batch_size=4, seed=5)
-TABS = ["Loss landscape", "Lesions", "Receptive fields", "Responses", "Shattered gradients"]
-
 
 @pytest.fixture
-def store(tmp_path: Path) -> Iterator[RunStore]:
-    url = f"sqlite:///{tmp_path / 'lab.sqlite'}"
-    os.environ["RESNET_VIZ_DB"] = url
-    try:
-        yield RunStore(url)
-    finally:
-        del os.environ["RESNET_VIZ_DB"]
+def store(app_store: RunStore) -> RunStore:
+    return app_store
+
+
+CONFIG = RunConfig(spec=cifar_spec(8), steps=3, batch_size=4, seed=5)
+TABS = ["Loss landscape", "Lesions", "Receptive fields", "Responses", "Shattered gradients"]
 
 
 def finished_run(store: RunStore, config: RunConfig = CONFIG) -> str:
