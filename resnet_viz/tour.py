@@ -13,6 +13,12 @@ from typing import Final, Literal
 from .lab.config import RunConfig
 from .lab.defaults import DEFAULT, REFERENCE_DEPTHS
 from .lab.history import SweepCurve, read_history
+from .lab.insights.kinds import Kind
+from .lab.insights.landscape import Landscape
+from .lab.insights.lesion import Lesions
+from .lab.insights.readings import LesionSummary, lesion_summary
+from .lab.insights.record import Record
+from .lab.insights.service import cached
 from .lab.store import RunRecord, RunStore
 from .spec import IMAGENET_LAYERS, ResNetSpec, preset
 from .trace import BlockRecord, TraceReport, trace
@@ -22,26 +28,37 @@ __all__ = [
     "BOTTLENECK_DEMO",
     "CHAPTERS",
     "END_WINDOW",
+    "LESION_K",
     "PAPER_GFLOPS",
     "SMOOTH",
     "WIDE_BASIC_DEMO",
     "BlockFacts",
     "Chapter",
     "FamilyRow",
+    "LandscapeFacts",
+    "LesionFacts",
+    "NetLesionFacts",
     "ShortcutRow",
+    "SurfaceFacts",
     "SweepEnd",
     "ViewKind",
     "block_facts",
     "chapter_index",
     "family_rows",
+    "landscape_facts",
+    "lesion_facts",
     "reference_curves",
+    "reference_insight",
+    "reference_runs",
     "shortcut_rows",
     "smoothed",
     "sweep_ends",
     "v1_vs_v15",
 ]
 
-ViewKind = Literal["depth_sweep", "blocks", "shortcuts", "gradients", "family", "features", "dense"]
+ViewKind = Literal[
+    "depth_sweep", "blocks", "shortcuts", "gradients", "landscape", "lesion", "family", "features", "dense"
+]
 
 
 @dataclass(frozen=True)
@@ -58,6 +75,8 @@ CHAPTERS: Final[tuple[Chapter, ...]] = (
     Chapter("block", "blocks", 2),
     Chapter("shortcuts", "shortcuts", 2),
     Chapter("gradients", "gradients", 2),
+    Chapter("landscape", "landscape", 2),
+    Chapter("ensembles", "lesion", 2),
     Chapter("family", "family", 2),
     Chapter("features", "features", 2),
     Chapter("dense", "dense", 2),
@@ -186,17 +205,26 @@ def v1_vs_v15(rows: tuple[FamilyRow, ...]) -> tuple[int, int]:
 SMOOTH: Final = 20  # steps in the moving average the chart draws (the raw loss of one batch is noisy)
 
 
+def reference_runs(store: RunStore) -> dict[int, RunRecord]:
+    """The finished reference runs of the defaults at each depth of ``REFERENCE_DEPTHS``, whatever device trained
+    them and however long; where a depth has several (an older release shipped shorter ones), the longest."""
+    runs: dict[int, RunRecord] = {}
+    for run in store.runs(statuses=("done",)):
+        ignore = {"spec": None, "device": None, "steps": None}  # any depth, device and length
+        same = {**run.config.to_dict(), **ignore} == {**DEFAULT.to_dict(), **ignore}
+        depth = run.config.spec.depth
+        longer = depth not in runs or run.config.steps > runs[depth].config.steps
+        if run.reference and same and depth in REFERENCE_DEPTHS and longer:
+            runs[depth] = run
+    return runs
+
+
 def reference_curves(store: RunStore) -> tuple[RunConfig | None, tuple[SweepCurve, ...]]:
     """He et al. 2015 Fig. 6 on the embedded data: the shipped reference runs, plain then residual, by depth.
 
     Returns the deepest run's settings (None when no reference run is in the store) and every net's loss.
     """
-    runs: dict[int, RunRecord] = {}
-    for run in store.runs(statuses=("done",)):
-        ignore = {"spec": None, "device": None, "steps": None}  # any depth, device and length
-        same = {**run.config.to_dict(), **ignore} == {**DEFAULT.to_dict(), **ignore}
-        if run.reference and same and run.config.spec.depth in REFERENCE_DEPTHS:
-            runs.setdefault(run.config.spec.depth, run)
+    runs = reference_runs(store)
     curves = tuple(
         SweepCurve(depth, net == "plain", h.title, h.loss)
         for depth in sorted(runs)
@@ -233,3 +261,93 @@ def sweep_ends(curves: tuple[SweepCurve, ...], *, window: int = END_WINDOW) -> t
     return tuple(
         SweepEnd(c.depth, c.plain, c.title, sum(c.loss[-window:]) / len(c.loss[-window:])) for c in curves if c.loss
     )
+
+
+# -- chapters 5 and 6: why it trains, measured on the deepest reference run ---------------------------------
+
+
+def reference_insight(store: RunStore, kind: Kind) -> tuple[RunRecord, Record] | None:
+    """The deepest reference run and its stored ``kind`` record at the Insights page's default settings; None when
+    either is missing (the records ship with the reference runs: scripts/precompute_insights.py)."""
+    runs = reference_runs(store)
+    if not runs:
+        return None
+    run = runs[max(runs)]
+    record = cached(store, run.id, kind, {})
+    return None if record is None else (run, record)
+
+
+@dataclass(frozen=True)
+class SurfaceFacts:
+    """One net's landscape in four numbers: the loss at its weights, the mean loss at the slice's ends
+    (α = ±1: one filter-normalised step away), and the two convexity measures of Li et al. 2018 §6."""
+
+    net: str
+    centre_loss: float
+    edge_loss: float
+    eig_ratio: float  # |λ_min| / |λ_max| of the Hessian at the weights: near 0 is (almost) convex there
+    upward_share: float | None  # share of the grid curving upward
+
+    @property
+    def rise(self) -> float:
+        return self.edge_loss - self.centre_loss
+
+
+@dataclass(frozen=True)
+class LandscapeFacts:
+    grid: int
+    images: int
+    residual: SurfaceFacts
+    plain: SurfaceFacts
+
+    @property
+    def shows_paper(self) -> bool:
+        """Li et al. 2018's reading holds here: the residual net's surface is the more convex one by both
+        measures (a smaller eigenvalue ratio, at least as much of the grid curving upward)."""
+        r, p = self.residual, self.plain
+        return r.eig_ratio < p.eig_ratio and (r.upward_share or 0.0) >= (p.upward_share or 0.0)
+
+
+def landscape_facts(record: Landscape) -> LandscapeFacts:
+    nets = {}
+    for s in record.nets:
+        edge = (s.slice_loss[0] + s.slice_loss[-1]) / 2
+        nets[s.net] = SurfaceFacts(s.net, s.centre_loss, edge, s.eig_ratio, s.upward_share)
+    return LandscapeFacts(len(record.alphas), record.images, nets["residual"], nets["plain"])
+
+
+LESION_K: Final = 5  # the chapter quotes the error after deleting this many random blocks
+
+
+@dataclass(frozen=True)
+class NetLesionFacts:
+    net: str
+    summary: LesionSummary
+    blocks: int
+    skippable: int  # blocks that can be deleted at all
+    error_k: float | None  # mean error after deleting LESION_K random blocks; None when that many cannot be
+
+
+@dataclass(frozen=True)
+class LesionFacts:
+    images: int
+    residual: NetLesionFacts
+    plain: NetLesionFacts
+
+    @property
+    def shows_paper(self) -> bool:
+        """Veit et al. 2016's reading holds here: deleting one block hurts the residual net less, on average,
+        than deleting one (skippable) block hurts the plain net."""
+        r, p = self.residual.summary.mean_single, self.plain.summary.mean_single
+        return r is not None and p is not None and r < p
+
+
+def lesion_facts(record: Lesions) -> LesionFacts:
+    summaries = {x.net: x for x in lesion_summary(record)}
+    nets = {}
+    for n in record.nets:
+        at_k = [r.error for r in n.random_k if r.k == LESION_K]
+        nets[n.net] = NetLesionFacts(
+            n.net, summaries[n.net], len(n.blocks), sum(b.skippable for b in n.blocks), at_k[0] if at_k else None
+        )
+    return LesionFacts(record.images, nets["residual"], nets["plain"])

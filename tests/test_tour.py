@@ -14,13 +14,21 @@ from resnet_viz.i18n import LANGS, strings
 from resnet_viz.lab.config import NetName
 from resnet_viz.lab.defaults import DEFAULT
 from resnet_viz.lab.history import SweepCurve
+from resnet_viz.lab.insights.evaluate import Score
+from resnet_viz.lab.insights.kinds import normalize, settings_key
+from resnet_viz.lab.insights.landscape import Landscape, Surface
+from resnet_viz.lab.insights.lesion import BlockLesion, KLesion, Lesions, NetLesions
 from resnet_viz.lab.store import MetricRow, RunStore
 from resnet_viz.tour import (
     CHAPTERS,
+    LESION_K,
     block_facts,
     chapter_index,
     family_rows,
+    landscape_facts,
+    lesion_facts,
     reference_curves,
+    reference_insight,
     shortcut_rows,
     smoothed,
     sweep_ends,
@@ -28,17 +36,19 @@ from resnet_viz.tour import (
 )
 
 
-def test_chapters_are_the_seven_of_the_issue_and_have_their_text() -> None:
+def test_chapters_are_those_of_the_issues_and_have_their_text() -> None:
     assert [c.key for c in CHAPTERS] == [
         "degradation",
         "block",
         "shortcuts",
         "gradients",
+        "landscape",
+        "ensembles",
         "family",
         "features",
         "dense",
     ]
-    assert len({c.view for c in CHAPTERS}) == 7
+    assert len({c.view for c in CHAPTERS}) == 9
     for lang in LANGS:
         text = strings(lang)
         for c in CHAPTERS:
@@ -49,8 +59,10 @@ def test_chapters_are_the_seven_of_the_issue_and_have_their_text() -> None:
 
 
 def test_no_number_is_typed_into_the_chapter_text() -> None:
-    # Numbers a student reads come from placeholders; only names and citations (ResNet-56, 2015, 1×1, §3.3) are literal.
-    allowed = {"1", "2", "3", "4", "5", "6", "7", "18", "34", "50", "101", "121", "152", "2015", "2016", "2017"}
+    # Numbers a student reads come from placeholders; only names, citations and coordinates
+    # (ResNet-56, 2015, 1×1, §3.3, α = 0) are literal.
+    allowed = {"0", "1", "2", "3", "4", "5", "6", "7", "18", "34", "50", "101", "121", "152"}
+    allowed |= {"10", "2015", "2016", "2017", "2018"}  # CIFAR-10, the papers' years
     for lang in LANGS:
         for key, template in strings(lang).items():
             if not key.startswith("tour.") or ".col." in key:
@@ -61,7 +73,7 @@ def test_no_number_is_typed_into_the_chapter_text() -> None:
 
 
 def test_chapter_index_falls_back_to_the_first() -> None:
-    assert chapter_index("dense") == 6
+    assert chapter_index("dense") == 8
     assert chapter_index(None) == chapter_index("no-such-chapter") == 0
 
 
@@ -134,3 +146,61 @@ def test_sweep_ends_and_smoothing() -> None:
     curves = (SweepCurve(20, True, "a", tuple([9.0] * 10 + [1.0, 2.0, 3.0])),)
     assert sweep_ends(curves, window=3)[0].final_loss == 2.0
     assert smoothed((1.0, 3.0, 5.0, 7.0), window=2) == (1.0, 2.0, 4.0, 6.0)  # trailing mean, by hand
+
+
+def _surface(net: str, centre: float, ends: tuple[float, float], ratio: float, up: float) -> Surface:
+    return Surface(net, centre, 0.5, (ends[0], centre + 0.1, centre, centre + 0.2, ends[1]), (), 2.0, -2.0 * ratio,
+                   ratio, up)  # fmt: skip
+
+
+LANDSCAPE = Landscape(
+    alphas=(-1.0, -0.5, 0.0, 0.5, 1.0), betas=(), images=8, seed=0,
+    nets=(_surface("residual", 0.25, (1.0, 2.0), 0.01, 0.9), _surface("plain", 1.0, (3.0, 5.0), 0.2, 0.4)),
+)  # fmt: skip
+
+
+def test_landscape_facts_read_the_record() -> None:
+    f = landscape_facts(LANDSCAPE)
+    assert (f.grid, f.images) == (5, 8)
+    # the slice's ends averaged, by hand: (1 + 2) / 2 and (3 + 5) / 2
+    assert (f.residual.edge_loss, f.plain.edge_loss) == (1.5, 4.0) and (f.residual.rise, f.plain.rise) == (1.25, 3.0)
+    assert f.shows_paper  # 0.01 < 0.2 and 90% >= 40%
+    flipped = dataclasses.replace(LANDSCAPE, nets=(dataclasses.replace(LANDSCAPE.nets[0], upward_share=0.3),
+                                                   LANDSCAPE.nets[1]))  # fmt: skip
+    assert not landscape_facts(flipped).shows_paper  # one measure against the paper is not "shows"
+
+
+def _blocks(errors: list[float | None]) -> tuple[BlockLesion, ...]:
+    return tuple(
+        BlockLesion(
+            i + 1, f"layer1.{i}", e is None, e is not None, None if e is None else 1.0 - e, None if e is None else 1.0
+        )
+        for i, e in enumerate(errors)
+    )
+
+
+def test_lesion_facts_read_the_record() -> None:
+    ks = tuple(KLesion(k, 0.1 * k, 0.0, 3) for k in range(1, LESION_K + 1))
+    record = Lesions(8, 0, (
+        NetLesions("residual", Score(0.5, 0.75), _blocks([0.25, 0.5, 0.25, 0.25]), ks),
+        NetLesions("plain", Score(0.6, 0.875), _blocks([0.75, None, 0.25, 0.5]), ks[:2]),
+    ))  # fmt: skip
+    f = lesion_facts(record)
+    r, p = f.residual, f.plain
+    assert (r.summary.baseline_error, p.summary.baseline_error) == (0.25, 0.125)
+    assert r.summary.mean_single == 0.3125 and p.summary.mean_single == 0.5  # (0.25+0.5+0.25+0.25)/4, (0.75+0.25+0.5)/3
+    assert (r.summary.worst_single, r.summary.worst_block, p.summary.worst_block) == (0.5, "layer1.1", "layer1.0")
+    assert (r.blocks, r.skippable, p.skippable) == (4, 4, 3)
+    assert r.error_k == 0.1 * LESION_K and p.error_k is None  # the plain net was not deleted LESION_K times
+    assert f.shows_paper
+
+
+def test_reference_insight_is_the_deepest_reference_runs_stored_record(tmp_path: Path) -> None:
+    store = _reference_store(tmp_path)
+    assert reference_insight(store, "landscape") is None  # the runs are there, the record is not
+    deep = max((r for r in store.runs() if r.reference), key=lambda r: r.config.spec.depth)
+    key = settings_key("landscape", normalize("landscape", {}, deep.config))  # the page's default settings
+    store.put_result(deep.id, "landscape", key, LANDSCAPE.to_json())
+    found = reference_insight(store, "landscape")
+    assert found is not None and found[0].id == deep.id and found[1] == LANDSCAPE
+    assert reference_insight(store, "lesion") is None

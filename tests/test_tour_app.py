@@ -12,7 +12,7 @@ from torchvision.models import DenseNet
 from resnet_viz.i18n import t
 from resnet_viz.lab.reference import REFERENCE_FILE
 from resnet_viz.lab.store import RunStore
-from resnet_viz.tour import CHAPTERS, reference_curves
+from resnet_viz.tour import CHAPTERS, landscape_facts, lesion_facts, reference_curves, reference_insight
 from tests.conftest import ROOT
 
 APP = str(ROOT / "app.py")
@@ -59,6 +59,18 @@ def check_view(at: AppTest, key: str, lang: str) -> None:
     elif key == "gradients":
         lines = plotly(at)[0]["data"]
         assert [len(tr["y"]) for tr in lines] == [56, 56]  # every weighted layer of plain-56 and ResNet-56
+    elif key in ("landscape", "ensembles"):
+        found = reference_insight(
+            RunStore(f"sqlite:///{REFERENCE_FILE}"), "landscape" if key == "landscape" else "lesion"
+        )
+        assert found is not None, "the shipped reference run carries its landscape and lesion records"
+        if key == "landscape":
+            f = landscape_facts(found[1])  # type: ignore[arg-type]
+            quoted = [f"{f.residual.centre_loss:.3f}", f"{f.plain.centre_loss:.3f}", f"{f.plain.eig_ratio:.3g}"]
+        else:
+            g = lesion_facts(found[1])  # type: ignore[arg-type]
+            quoted = [f"{g.residual.summary.baseline_error:.1%}", f"{g.plain.summary.mean_single:.1%}"]
+        assert len(plotly(at)) == 2 and all(q in body for q in quoted), (quoted, body)
     elif key == "family":
         assert len(at.dataframe[0].value) == 5 and "4.09" in body and "3.86" in body
     elif key == "features":
@@ -94,7 +106,7 @@ def test_every_chapter_in_english_then_chinese() -> None:
 
 def test_url_opens_a_chapter_in_presenter_mode() -> None:
     at = tour(chapter="dense", presenter="1", lang="zh")
-    assert at.header[0].value.startswith("7. 稠密连接")
+    assert at.header[0].value.startswith(f"{len(CHAPTERS)}. 稠密连接")
     assert any("stSidebar" in m.value for m in at.markdown)  # the presenter style sheet is in the page
     at.toggle(key="tour_presenter").set_value(False).run()
     assert "presenter" not in at.query_params and not any("stSidebar" in m.value for m in at.markdown)

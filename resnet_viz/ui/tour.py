@@ -108,7 +108,7 @@ def render_tour() -> None:
     if presenter:
         st.markdown(PRESENTER_CSS, unsafe_allow_html=True)
     else:
-        st.caption(tr("tour.intro"))
+        st.caption(tr("tour.intro", n=len(CHAPTERS)))
     code = lang()  # bound now: a format_func may be called after the run (AppTest does)
     st.selectbox(
         tr("tour.chapter_list"),

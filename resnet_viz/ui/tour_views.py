@@ -42,6 +42,7 @@ from .cache import cached_trace
 from .compare import table_frame
 from .explorer import cached_dot
 from .text import lang, net_title, tr
+from .tour_insights import landscape_view, lesion_view
 from .tour_more import dense_view, features_view
 
 __all__ = ["VIEWS", "shape", "size_text"]
@@ -305,6 +306,8 @@ VIEWS: Final[dict[ViewKind, Callable[[], Facts]]] = {
     "blocks": block,
     "shortcuts": shortcuts,
     "gradients": gradients,
+    "landscape": landscape_view,
+    "lesion": lesion_view,
     "family": family,
     "features": features_view,
     "dense": dense_view,
