@@ -1,23 +1,34 @@
-"""How long each insight takes on ResNet-56 and plain-56 (untrained) on one CPU thread: sizes the worker jobs.
+"""How long each insight takes on ResNet-56 and plain-56, and how the engine's jobs scale with its worker count.
 
-Responses, ERF and shattering run in full at their defaults. The landscape (441 grid points per net) and the
-lesion study (about 150 evaluations per net) would take most of an hour on one thread, so their unit costs
-(one 512-image evaluation, one Hessian-vector product on 128 images) are timed and multiplied by the exact
-counts the defaults need; ``--full`` runs them too.
+Part 1, one CPU thread in this process: responses, ERF and shattering run in full at their defaults. The
+landscape (441 grid points per net) and the lesion study (about 150 evaluations per net) would take most of an
+hour on one thread, so their unit costs (one 512-image evaluation, one Hessian-vector product on 128 images) are
+timed and multiplied by the exact counts the defaults need; ``--full`` runs them too.
+
+Part 2, end to end through the lab's engine as the page and the CLI ask for them (``compute_now``: submit, the
+workers compute the pieces, the record is stored), on a finished ResNet-56 run recorded in a temporary store:
+each kind's wall time with 1 worker and with 2 (one torch thread each), and the speed-up. The landscape and the
+lesion study run at reduced settings there (``ENGINE_SETTINGS``) so that the part takes minutes.
 """
 
 from __future__ import annotations
 
 import argparse
 import math
+import os
 import statistics
 import sys
+import tempfile
 import time
 from collections.abc import Callable, Sequence
+from typing import Any, Final
 
 import torch
+from safetensors.torch import save
 
 from resnet_viz import build, cifar_spec
+from resnet_viz.lab.config import RunConfig
+from resnet_viz.lab.engine import Engine
 from resnet_viz.lab.insights import (
     effective_receptive_fields,
     evaluate,
@@ -30,8 +41,18 @@ from resnet_viz.lab.insights import (
     shattered_gradients,
 )
 from resnet_viz.lab.insights.curvature import POWER_ITERS
+from resnet_viz.lab.insights.kinds import DEFAULTS, KINDS, Kind
 from resnet_viz.lab.insights.landscape import GRID, HESSIAN_IMAGES
 from resnet_viz.lab.insights.lesion import DRAWS
+from resnet_viz.lab.insights.service import compute_now
+from resnet_viz.lab.store import RunStore
+
+# Part 2's settings: the defaults, except a 7×7 landscape and a lesion study with 2 random draws on 128 images.
+ENGINE_SETTINGS: Final[dict[Kind, dict[str, Any]]] = {
+    **DEFAULTS,
+    "landscape": {**DEFAULTS["landscape"], "grid": 7, "images": 128},
+    "lesion": {**DEFAULTS["lesion"], "images": 128, "draws": 2},
+}
 
 
 def _time(fn: Callable[[], object], repeats: int = 1) -> float:
@@ -49,10 +70,50 @@ def _lesion_evaluations(n: int, draws: int) -> int:
     return 1 + n + sum(min(draws, math.comb(n, k)) for k in range(2, n + 1))
 
 
+def _recorded_run(store: RunStore, config: RunConfig) -> str:
+    """A finished run of ``config`` whose final weights are its nets at initialization (the timing is the same)."""
+    rid, _ = store.create(config, origin="cli")
+    for net, spec in config.specs().items():
+        torch.manual_seed(config.seed)
+        state = build(spec, device="cpu").state_dict()
+        store.put_blob(rid, net, "final", config.steps, save({k: v.contiguous() for k, v in state.items()}))
+        store.mark_net_done(rid, net)
+    store.set_status(rid, "done")
+    return rid
+
+
+def engine_scaling() -> None:
+    """Each kind through the engine with 1 and 2 workers: wall seconds and the speed-up."""
+    seconds: dict[int, dict[Kind, float]] = {}
+    for workers in (1, 2):
+        with tempfile.TemporaryDirectory() as tmp:
+            store = RunStore(f"sqlite:///{os.path.join(tmp, 'lab.sqlite')}")
+            rid = _recorded_run(store, RunConfig(spec=cifar_spec(56), steps=1))
+            engine = Engine("", workers=workers)
+            try:
+                seconds[workers] = {}
+                for kind in KINDS:
+                    start = time.perf_counter()
+                    compute_now(store, engine, rid, kind, ENGINE_SETTINGS[kind])
+                    seconds[workers][kind] = time.perf_counter() - start
+            finally:
+                engine.close()
+                store.close()
+    print("\nthrough the engine (submit, compute, store), ResNet-56 and plain-56:")
+    for kind in KINDS:
+        one, two = seconds[1][kind], seconds[2][kind]
+        settings = ", ".join(f"{k} {v}" for k, v in ENGINE_SETTINGS[kind].items() if v is not None)
+        print(f"{kind:<11} {settings:<38} 1 worker {one:7.1f} s   2 workers {two:7.1f} s   speed-up {one / two:4.2f}x")
+
+
 def main(argv: Sequence[str] = ()) -> None:
     p = argparse.ArgumentParser(description=__doc__)
     p.add_argument("--full", action="store_true", help="also run the landscape and lesion study in full")
+    p.add_argument("--engine-only", action="store_true", help="only part 2, the engine's scaling")
     a = p.parse_args(list(argv))
+    if a.engine_only:
+        engine_scaling()
+        return
     torch.set_num_threads(1)
     torch.manual_seed(0)
     spec = cifar_spec(56)
@@ -89,6 +150,7 @@ def main(argv: Sequence[str] = ()) -> None:
     )
     for name, seconds, how in rows:
         print(f"{name:<52} {seconds:9.2f} s  ({how})")
+    engine_scaling()
 
 
 if __name__ == "__main__":
