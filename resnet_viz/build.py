@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
+import threading
+from collections.abc import Iterator
 from dataclasses import dataclass
 
 import torch
@@ -12,7 +15,24 @@ from .blocks import Block, BlockConfig, Conv2d, Linear, block_class, conv3x3, no
 from .errors import ResourceError
 from .spec import ResNetSpec, spec_from
 
-__all__ = ["MemoryEstimate", "ResNet", "available_memory", "build", "estimate_memory", "pick_device"]
+__all__ = ["MemoryEstimate", "ResNet", "available_memory", "build", "estimate_memory", "pick_device", "seeded"]
+
+_SEED_LOCK = threading.Lock()
+
+
+@contextlib.contextmanager
+def seeded(seed: int) -> Iterator[None]:
+    """Torch's global generators seeded with ``seed`` for the block; one block at a time in this process, and the
+    CPU generator's state restored afterwards.
+
+    Layer initialisation draws from the global generators, which every thread of a process shares: a lab worker
+    runs several tasks in threads, and two of them building nets at once would interleave their draws, so that a
+    run would no longer start from its seed's weights.
+    """
+    with _SEED_LOCK, torch.random.fork_rng(devices=[]):
+        torch.manual_seed(seed)
+        yield
+
 
 BYTES_PER_FLOAT = 4
 

@@ -11,7 +11,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from .build import build
+from .build import build, seeded
 from .spec import ResNetSpec
 
 __all__ = [
@@ -126,9 +126,9 @@ def gradient_profile(
 
     The net is built from ``seed``, so a residual spec and its ``twin()`` start from the same weights.
     """
-    torch.manual_seed(seed)
     size = (int(batch[0].shape[-2]), int(batch[0].shape[-1]))
-    model = build(spec, device=device, input_size=size, batch_size=len(batch[0]))
+    with seeded(seed):
+        model = build(spec, device=device, input_size=size, batch_size=len(batch[0]))
     model.train()
     x, y = batch[0].to(device), batch[1].to(device)
     F.cross_entropy(model(x), y).backward()

@@ -126,3 +126,25 @@ def test_device_choice(monkeypatch: pytest.MonkeyPatch) -> None:
     assert pick_device("meta").type == "meta"
     monkeypatch.setenv("RESNET_VIZ_DEVICE", "meta")
     assert pick_device().type == "meta"
+
+
+def test_seeded_builds_in_threads_start_from_their_seeds() -> None:
+    """A lab worker builds nets in several task threads at once; each must get its own seed's weights."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from resnet_viz.build import seeded
+    from resnet_viz.spec import cifar_spec
+
+    spec = cifar_spec(20)
+
+    def weights(seed: int) -> torch.Tensor:
+        with seeded(seed):
+            return torch.cat([p.detach().flatten() for p in build(spec, device="cpu").parameters()])
+
+    alone = {s: weights(s) for s in (1, 2)}
+    before = torch.random.get_rng_state()
+    with ThreadPoolExecutor(4) as pool:
+        together = list(pool.map(weights, [1, 2] * 8))
+    assert all(torch.equal(w, alone[s]) for w, s in zip(together, [1, 2] * 8))
+    assert torch.equal(torch.random.get_rng_state(), before)  # the caller's generator is left as it was
+    assert not torch.equal(alone[1], alone[2])

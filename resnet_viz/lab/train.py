@@ -20,7 +20,7 @@ from typing import Final
 import torch
 from safetensors.torch import save as safetensors_save
 
-from ..build import build
+from ..build import build, seeded
 from ..data import ImageSet, batches, load_dataset
 from ..errors import UserError
 from ..gradients import TrainStep
@@ -47,13 +47,13 @@ def _threads() -> int:
 
 
 def _trainer(config: RunConfig, net: NetName, data: ImageSet) -> TrainStep:
-    torch.manual_seed(config.seed)  # both nets start from the same draw (same weights where shapes agree)
-    model = build(
-        config.specs()[net].replace(num_classes=data.num_classes),
-        device=config.device,
-        input_size=(data.images.shape[-2], data.images.shape[-1]),
-        batch_size=config.batch_size,
-    )
+    with seeded(config.seed):  # both nets start from the same draw (same weights where shapes agree)
+        model = build(
+            config.specs()[net].replace(num_classes=data.num_classes),
+            device=config.device,
+            input_size=(data.images.shape[-2], data.images.shape[-1]),
+            batch_size=config.batch_size,
+        )
     return TrainStep(model, optimizer=config.optimizer, lr=config.lr, warmup=config.warmup, clip=config.clip)
 
 

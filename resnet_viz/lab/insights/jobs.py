@@ -22,7 +22,7 @@ from typing import Any, Final
 import torch
 from torch import nn
 
-from ...build import build
+from ...build import build, seeded
 from ...errors import UserError
 from ..config import NETS, NetName
 from ..store import RunStore
@@ -119,9 +119,7 @@ def _at_init(store: RunStore, rid: str, net: NetName, trained: nn.Module) -> nn.
     run = store.get(rid)
     classes = trained.get_submodule("fc").out_features  # the dataset's class count, as load_final built it
     spec = run.config.specs()[net].replace(num_classes=int(classes))  # type: ignore[arg-type]
-    # Initialisation draws from torch's global generator: forked, so this worker's other draws are not moved.
-    with torch.random.fork_rng(devices=[]):
-        torch.manual_seed(run.config.seed)
+    with seeded(run.config.seed):  # the global generator, which this worker's other tasks share
         return build(spec, device="cpu").eval()
 
 
