@@ -5,7 +5,8 @@
 - one session presses Start; four sessions press Start on the same settings (they share one run); three
   sessions with different seeds (three runs). A session's rate is the "Step N" its page shows, read in the
   browser over a window; its refresh gap is the longest time that text went without changing.
-Also the bare loop in channels-last memory format, to report what it gives on this machine.
+Also the bare loop in channels-last memory format, compiled with ``torch.compile`` (inductor; compile time not
+counted), and at batch 64 (images per second against batch 32's), to report what each gives on this machine.
 """
 
 from __future__ import annotations
@@ -30,18 +31,18 @@ WINDOW_S = float(os.environ.get("BENCH_LAB_WINDOW_S", "45"))
 _STEP = re.compile(r"Step (\d+) of (\d+) · [^·]+ · (?:running|训练中)")  # the new run, not the reference
 
 
-def bare(seconds: float, *, channels_last: bool = False) -> float:
+def bare(seconds: float, *, channels_last: bool = False, compiled: bool = False, batch_size: int = 0) -> float:
     """Pair-steps per second of a plain loop training both default nets on identical batches."""
     torch.set_num_threads(os.cpu_count() or 2)
     data = synthetic(seed=1)
     fmt = torch.channels_last if channels_last else torch.contiguous_format
-    nets = []
+    nets: list[tuple[Any, torch.optim.Optimizer]] = []
     for spec in DEFAULT.specs().values():
         torch.manual_seed(1)
         model = build(spec, device="cpu").to(memory_format=fmt)
         opt = torch.optim.SGD(model.parameters(), lr=DEFAULT.lr, momentum=0.9, weight_decay=1e-4)
-        nets.append((model, opt))
-    feed = batches(data, DEFAULT.batch_size, seed=1)
+        nets.append((torch.compile(model) if compiled else model, opt))
+    feed = batches(data, batch_size or DEFAULT.batch_size, seed=1)
 
     def step() -> None:
         x, y = next(feed)
@@ -126,8 +127,14 @@ def main() -> None:
     from playwright.sync_api import sync_playwright
 
     base = bare(WINDOW_S)
+    print(f"bare loop: {base:.3f} pair-steps/s ({os.cpu_count()} cores, batch {DEFAULT.batch_size})", flush=True)
     cl = bare(WINDOW_S / 2, channels_last=True)
-    print(f"bare loop: {base:.3f} pair-steps/s ({os.cpu_count()} cores); channels-last: {cl:.3f} ({cl / base:.2f}x)")
+    wide = bare(WINDOW_S / 2, batch_size=2 * DEFAULT.batch_size)
+    print(f"  channels-last {cl:.3f} ({cl / base:.2f}x); batch {2 * DEFAULT.batch_size}: {wide:.3f} pair-steps/s, "
+          f"images/s {2 * wide / base:.2f}x batch {DEFAULT.batch_size}'s", flush=True)  # fmt: skip
+    if os.environ.get("BENCH_LAB_COMPILE", "1") != "0":  # compiling both nets takes minutes on 2 cores
+        comp = bare(WINDOW_S / 2, compiled=True)
+        print(f"  torch.compile: {comp:.3f} ({comp / base:.2f}x, after the compile)", flush=True)
     with tempfile.TemporaryDirectory() as tmp:
         os.environ["RESNET_VIZ_DB"] = f"sqlite:///{tmp}/lab.sqlite"
         proc, url = _server()
