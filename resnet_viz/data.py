@@ -17,7 +17,10 @@ from .config import data_root, resolve_data_path
 from .errors import InputError
 
 __all__ = [
+    "CIFAR_MEAN",
+    "CIFAR_STD",
     "DATASETS",
+    "IMAGE_SIZE",
     "DatasetName",
     "ImageSet",
     "batches",

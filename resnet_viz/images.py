@@ -14,6 +14,7 @@ from PIL import Image, ImageOps, UnidentifiedImageError
 from .errors import InputError
 
 __all__ = [
+    "CROP_RATIO",
     "FORMATS",
     "IMAGENET_MEAN",
     "IMAGENET_STD",
@@ -124,9 +125,9 @@ def load_image(data: bytes, *, min_side: int | None = None) -> Image.Image:
     return rgb
 
 
-def resize_size(crop: int) -> int:
+def resize_size(crop: int, *, crop_ratio: float = CROP_RATIO) -> int:
     """The shorter side before the center crop: 256 for a 224 crop, as torchvision's eval transform."""
-    return round(crop / CROP_RATIO)
+    return round(crop / crop_ratio)
 
 
 @dataclass(frozen=True)
@@ -151,13 +152,16 @@ def preprocess(
     size: int = 224,
     mean: tuple[float, float, float] = IMAGENET_MEAN,
     std: tuple[float, float, float] = IMAGENET_STD,
+    crop_ratio: float = CROP_RATIO,
 ) -> Preprocessed:
-    """Resize the shorter side, center-crop ``size``×``size`` and normalise with the ImageNet statistics."""
+    """Resize the shorter side to ``size / crop_ratio``, center-crop ``size``×``size`` and normalise with ``mean``
+    and ``std`` (ImageNet's by default). ``crop_ratio=1`` keeps the whole shorter side, as CIFAR's 32×32 pictures
+    hold a whole object."""
     if not 16 <= size <= 1024:
         raise InputError("image_bad_size", size=size, low=16, high=1024)
     original = img.info.get("original_size", img.size)
     w, h = img.size
-    short = resize_size(size)
+    short = resize_size(size, crop_ratio=crop_ratio)
     long = max(size, int(short * max(w, h) / min(w, h)))  # truncated, as torchvision's Resize(int)
     rw, rh = (short, long) if w <= h else (long, short)
     resized = img.resize((rw, rh), Image.Resampling.BILINEAR, reducing_gap=None)

@@ -1,4 +1,5 @@
-"""Weights for a built ResNet: torchvision's ImageNet weights (torch cache or download), user checkpoints, or random.
+"""Weights for a built ResNet: torchvision's ImageNet weights (torch cache or download), user checkpoints, a finished
+lab run's trained nets, or random.
 
 Every ``.pth`` is read with ``torch.load(..., weights_only=True)``, so a pickle can never run code; a file
 that is not a plain state_dict is refused, and a mismatch is said in one sentence naming the first one.
@@ -20,7 +21,11 @@ import torch
 from torch import Tensor
 
 from .build import ResNet, build
+from .data import load_dataset
 from .errors import InputError
+from .lab.config import NETS
+from .lab.store import RunStore
+from .lab.train import load_final
 from .spec import TORCHVISION_PRESETS, ResNetSpec, preset
 
 __all__ = [
@@ -32,12 +37,13 @@ __all__ = [
     "check_fit",
     "imagenet_weights",
     "load_model",
+    "load_run",
     "read_checkpoint",
     "supports_imagenet",
     "twin_of",
 ]
 
-Source = Literal["random", "imagenet", "file"]
+Source = Literal["random", "imagenet", "file", "lab"]
 CHECKPOINT_SUFFIXES = (".pth", ".pt", ".bin", ".safetensors")
 SEED = 0  # random weights are the same on every run, so two views of one net agree
 
@@ -47,7 +53,7 @@ class WeightsInfo:
     """Which weights a net actually carries, so every picture can say what made it."""
 
     source: Source
-    detail: str = ""  # "ResNet50_Weights.IMAGENET1K_V2", a file name, or "" for random
+    detail: str = ""  # "ResNet50_Weights.IMAGENET1K_V2", a file name, a lab run's id, or "" for random
     categories: tuple[str, ...] | None = None  # class names, when the weights come with them
     classifier_reset: bool = False  # pretrained body, new num_classes: the classifier is freshly initialised
     fallback: str | None = None  # why ImageNet weights were asked for but not used: "no_preset" or "offline"
@@ -226,3 +232,19 @@ def twin_of(model: ResNet) -> ResNet:
     own = twin.state_dict()
     twin.load_state_dict({k: sd[k] for k in own if k in sd and sd[k].shape == own[k].shape}, strict=False)
     return twin.to(next(model.parameters()).device).eval()
+
+
+def load_run(store: RunStore, rid: str, *, device: str | torch.device = "cpu") -> tuple[ResNet, ResNet, WeightsInfo]:
+    """A finished lab run's own two trained nets, residual and plain, with the class names of the data they learned.
+
+    The plain net is the one the run trained beside the residual net, not ``twin_of`` the residual net's weights.
+    Weights come from the run's safetensors blobs, so loading them never runs code.
+    """
+    run = store.get(rid)
+    residual, plain = (load_final(store, rid, net) for net in NETS)
+    if not isinstance(residual, ResNet) or not isinstance(plain, ResNet):
+        raise TypeError(f"run {rid} did not rebuild as ResNets")  # load_final builds with build(): a bug if not
+    c = run.config  # the data set is read as training read it (load_final has just done the same)
+    classes = load_dataset(c.dataset, folder=c.folder, seed=c.seed, download=False).classes
+    info = WeightsInfo("lab", detail=rid, categories=classes)
+    return residual.to(device).eval(), plain.to(device).eval(), info

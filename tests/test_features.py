@@ -1,18 +1,23 @@
 """Activations from one hooked forward pass: shapes against the tracer, values against a hand-run forward,
-hooks gone afterwards; Grad-CAM against its closed form at the last stage; the montage pixel by pixel."""
+hooks gone afterwards; Grad-CAM against its closed form at the last stage; the montage pixel by pixel; a finished
+lab run's two nets against its stored weights, CIFAR-size preprocessing against torchvision."""
 
 from __future__ import annotations
 
+import io
 import json
 
 import numpy as np
 import pytest
 import torch
 from PIL import Image
+from safetensors.torch import load, save
 from torch import nn
+from torchvision import transforms as T
 
 from resnet_viz import build, trace
 from resnet_viz.cli import main
+from resnet_viz.data import CIFAR_MEAN, CIFAR_STD
 from resnet_viz.features import (
     ActivationRecord,
     capture,
@@ -23,7 +28,15 @@ from resnet_viz.features import (
 )
 from resnet_viz.gradcam import gradcam, tap_names
 from resnet_viz.images import load_image, preprocess
-from resnet_viz.samples import sample_bytes
+from resnet_viz.lab.insights.data import held_out
+from resnet_viz.lab.store import RunStore, StoreError
+from resnet_viz.samples import held_out_samples, sample_bytes
+from resnet_viz.weights import load_run
+from tests.test_insights_app import CONFIG, finished_run
+
+# synthetic()'s ten classes: five orientations (36° apart) at a low and a high frequency
+SYNTHETIC_CLASSES = ("0°/low", "36°/low", "72°/low", "108°/low", "144°/low",
+                     "0°/high", "36°/high", "72°/high", "108°/high", "144°/high")  # fmt: skip
 
 
 def no_hooks(model: nn.Module) -> bool:
@@ -172,3 +185,74 @@ def test_cli_bad_image_is_one_error_line(tmp_path, capsys) -> None:
     assert e.value.code == 2
     err = capsys.readouterr().err
     assert err == "error: This file is not an image this app can read; use JPEG, PNG, WebP, BMP, TIFF or GIF.\n"
+
+
+def finished_pair(store: RunStore) -> str:
+    """A finished run whose plain net then gets weights of another draw, so its two nets differ in every tensor
+    they share: a page that copied the residual net's weights into a twin would show it."""
+    rid = finished_run(store)
+    torch.manual_seed(CONFIG.seed + 1)
+    plain = build(CONFIG.specs()["plain"].replace(num_classes=10), device="cpu").state_dict()
+    store.put_blob(rid, "plain", "final", CONFIG.steps, save({k: v.contiguous() for k, v in plain.items()}))
+    return rid
+
+
+def stored(store: RunStore, rid: str, net: str) -> dict[str, torch.Tensor]:
+    blob = store.get_blob(rid, net, "final")  # type: ignore[arg-type]
+    assert blob is not None
+    return load(blob[1])
+
+
+def test_a_lab_run_gives_its_own_two_trained_nets_and_the_data_sets_classes(app_store: RunStore) -> None:
+    rid = finished_pair(app_store)
+    residual, plain, info = load_run(app_store, rid)
+    for model, net in ((residual, "residual"), (plain, "plain")):
+        want = stored(app_store, rid, net)
+        got = model.state_dict()
+        assert sorted(got) == sorted(want)
+        assert all(torch.equal(got[k], want[k]) for k in want), net
+        assert not model.training
+    assert not torch.equal(plain.state_dict()["conv1.weight"], residual.state_dict()["conv1.weight"])
+    assert residual.spec == CONFIG.spec.replace(num_classes=10) and plain.spec == residual.spec.twin()
+    assert (info.source, info.detail, info.categories) == ("lab", rid, SYNTHETIC_CLASSES)
+    assert info.pretrained and not info.classifier_reset
+
+
+def test_an_unfinished_run_is_one_sentence(app_store: RunStore) -> None:
+    queued, _ = app_store.create(CONFIG, origin="cli")
+    with pytest.raises(StoreError) as e:
+        load_run(app_store, queued)
+    assert e.value.code == "run_not_finished"
+
+
+def test_cifar_size_preprocessing_matches_torchvision() -> None:
+    rng = np.random.default_rng(1)
+    img = Image.fromarray(rng.integers(0, 256, (301, 457, 3), dtype=np.uint8))
+    pre = preprocess(img, size=32, mean=CIFAR_MEAN, std=CIFAR_STD, crop_ratio=1.0)
+    oracle = T.Compose(
+        [
+            T.Resize(32, interpolation=T.InterpolationMode.BILINEAR),  # the whole shorter side: no margin
+            T.CenterCrop(32),
+            T.ToTensor(),
+            T.Normalize([0.4914, 0.4822, 0.4465], [0.2470, 0.2435, 0.2616]),  # CIFAR-10's training-set statistics
+        ]
+    )(img)
+    assert pre.resized.size == (48, 32)  # int(32 * 457 / 301) = 48
+    assert pre.tensor.shape == (1, 3, 32, 32) and (pre.mean, pre.std) == (CIFAR_MEAN, CIFAR_STD)
+    assert torch.allclose(pre.tensor[0], oracle, atol=1e-5)
+
+
+def test_held_out_pictures_give_back_the_held_out_tensors_under_the_cifar_normalisation() -> None:
+    pictures = held_out_samples(12)
+    images, labels = held_out(12)
+    assert [name for _, name in pictures] == [SYNTHETIC_CLASSES[int(y)] for y in labels]
+    mean = torch.tensor(CIFAR_MEAN)[:, None, None]
+    std = torch.tensor(CIFAR_STD)[:, None, None]
+    for (png, _), x in zip(pictures, images):
+        img = Image.open(io.BytesIO(png))
+        assert (img.format, img.mode, img.size) == ("PNG", "RGB", (32, 32))
+        back = preprocess(img, size=32, mean=CIFAR_MEAN, std=CIFAR_STD, crop_ratio=1.0).tensor[0]  # (3, 32, 32)
+        inside = ((x * std + mean) >= 0) & ((x * std + mean) <= 1)  # values an 8-bit pixel can hold
+        assert inside.float().mean() > 0.9
+        # 8-bit rounding: half a level, divided by the smallest std
+        assert torch.allclose(back[inside], x[inside], atol=0.5 / 255 / min(CIFAR_STD) + 1e-6)

@@ -1,4 +1,5 @@
-"""The feature-map page: a picture through the chosen ResNet and its plain twin, stage by stage, with Grad-CAM."""
+"""The feature-map page: a picture through the chosen ResNet and its plain twin (or a finished lab run's two trained
+nets), stage by stage, with Grad-CAM."""
 
 from __future__ import annotations
 
@@ -7,16 +8,19 @@ import threading
 
 import streamlit as st
 from PIL import Image
-from streamlit.delta_generator import DeltaGenerator
 
 from ..build import ResNet
+from ..data import CIFAR_MEAN, CIFAR_STD
 from ..errors import UserError
-from ..features import FeatureResult, capture, channel_image, heat_overlay, mean_overlay, montage, to_png
+from ..features import FeatureResult, capture, heat_overlay, to_png
 from ..gradcam import CamRecord, gradcam, tap_names
-from ..images import IMAGENET_MEAN, IMAGENET_STD, Preprocessed, load_image, preprocess, resize_size
+from ..images import CROP_RATIO, IMAGENET_MEAN, IMAGENET_STD, Preprocessed, load_image, preprocess, resize_size
+from ..lab.store import RunStore
 from ..samples import SAMPLES, sample_bytes
 from ..spec import ResNetSpec
-from ..weights import WeightsInfo, load_model, twin_of
+from ..weights import WeightsInfo, load_model, load_run, twin_of
+from .features_lab import LAB_SIZE, held_out_choice, lab_banner, pick_run
+from .features_views import grids, one_channel, overlays, show
 from .sidebar import usable
 from .text import net_title, say_error, tr
 
@@ -24,7 +28,7 @@ __all__ = ["render_features"]
 
 SIZES = (32, 64, 96, 128, 160, 224, 288, 384, 448, 512)
 IMAGE_TYPES = ["jpg", "jpeg", "png", "webp", "bmp", "tif", "tiff", "gif"]
-WEIGHT_CHOICES = ("imagenet", "random", "file")
+WEIGHT_CHOICES = ("imagenet", "random", "file", "lab")
 DEFAULTS: dict[str, object] = {
     "feat_source": "sample",
     "feat_sample": "cat",
@@ -44,11 +48,21 @@ def _models(spec: ResNetSpec, weights: str, ckpt_key: str, _ckpt: tuple[str, byt
     return model, twin_of(model), info, threading.Lock()
 
 
+@st.cache_resource(max_entries=2, show_spinner=False)
+def _run_models(url: str, rid: str, _store: RunStore, device: str) -> Models:
+    """A finished lab run's own two trained nets (its plain net was trained too: no twin_of) and a lock."""
+    model, plain, info = load_run(_store, rid, device=device)
+    return model, plain, info, threading.Lock()
+
+
 @st.cache_data(max_entries=8, show_spinner=False)
-def _picture(data: bytes, size: int) -> tuple[Preprocessed, Image.Image]:
-    """The preprocessing steps and a thumbnail of the upright original."""
-    img = load_image(data, min_side=resize_size(size))
-    pre = preprocess(img, size=size)
+def _picture(data: bytes, size: int, cifar: bool) -> tuple[Preprocessed, Image.Image]:
+    """The preprocessing steps and a thumbnail of the upright original; ``cifar``: the lab's statistics, no margin."""
+    ratio = 1.0 if cifar else CROP_RATIO  # a CIFAR picture is the whole object: its shorter side is kept whole
+    mean, std = (CIFAR_MEAN, CIFAR_STD) if cifar else (IMAGENET_MEAN, IMAGENET_STD)
+    # decoded at 256 px or more: the original is shown too, and a JPEG decoded at 1/8 for a 32 crop looks blurred
+    img = load_image(data, min_side=max(resize_size(size, crop_ratio=ratio), 256))
+    pre = preprocess(img, size=size, mean=mean, std=std, crop_ratio=ratio)
     img.thumbnail((512, 512))
     return pre, img
 
@@ -68,15 +82,6 @@ def _cam(key: tuple[object, ...], plain: bool, _models: Models, _pre: Preprocess
         return gradcam(twin if plain else model, x, tap=tap, class_index=None if cls < 0 else cls)
 
 
-def _show(where: DeltaGenerator, png: bytes, caption: str, file_name: str, key: str) -> None:
-    """A picture with its caption and a PNG download button under it."""
-    where.image(png, caption=caption, width="stretch")
-    where.download_button(
-        tr("feat.download"), png, file_name=file_name, mime="image/png", key=key, on_click="ignore",
-        icon=":material/download:",
-    )  # fmt: skip
-
-
 def _init() -> None:
     """Defaults where missing; re-assigning keeps the value of a widget this run does not draw."""
     for key, value in DEFAULTS.items():
@@ -86,9 +91,12 @@ def _init() -> None:
 def _image_bytes() -> tuple[bytes | None, str]:
     """The chosen picture's bytes and a name for files; None while the uploader is empty."""
     c1, c2 = st.columns([1, 2])
+    sources = ("sample", "upload", "held_out") if st.session_state["feat_weights"] == "lab" else ("sample", "upload")
+    if st.session_state["feat_source"] not in sources:
+        st.session_state["feat_source"] = "sample"  # the held-out images go with a lab run's weights
     c1.radio(
         tr("feat.source"),
-        ("sample", "upload"),
+        sources,
         key="feat_source",
         format_func=lambda v: tr(f"feat.source_{v}"),
         horizontal=True,
@@ -98,6 +106,8 @@ def _image_bytes() -> tuple[bytes | None, str]:
             tr("feat.sample"), tuple(SAMPLES), key="feat_sample", format_func=lambda v: tr(f"feat.sample_{v}")
         )
         return sample_bytes(str(name)), str(name)
+    if st.session_state["feat_source"] == "held_out":
+        return held_out_choice(c2)
     up = c2.file_uploader(tr("feat.upload"), type=IMAGE_TYPES, key="feat_upload", help=tr("feat.upload_help"))
     if up is None:
         return None, ""
@@ -106,7 +116,10 @@ def _image_bytes() -> tuple[bytes | None, str]:
 
 def _weights_controls() -> tuple[str, tuple[str, bytes] | None, str]:
     c1, c2, c3, c4 = st.columns([2, 2, 2, 2])
-    c1.select_slider(tr("feat.size"), SIZES, key="feat_size", help=tr("feat.size_help"))
+    if st.session_state["feat_weights"] == "lab":
+        c1.caption(tr("feat.lab_size", n=LAB_SIZE))
+    else:
+        c1.select_slider(tr("feat.size"), SIZES, key="feat_size", help=tr("feat.size_help"))
     c2.radio(tr("feat.weights"), WEIGHT_CHOICES, key="feat_weights", format_func=lambda v: tr(f"feat.weights_{v}"))
     c3.slider(tr("feat.k"), min_value=1, max_value=64, step=1, key="feat_k", help=tr("feat.k_help"))
     c4.checkbox(tr("feat.blocks"), key="feat_blocks", help=tr("feat.blocks_help"))
@@ -137,17 +150,16 @@ def _banner(info: WeightsInfo, spec: ResNetSpec) -> None:
         st.info(tr("feat.banner_random"), icon=":material/casino:")
 
 
-def _preprocessing(pre: Preprocessed, original: Image.Image) -> None:
+def _preprocessing(pre: Preprocessed, original: Image.Image, cifar: bool) -> None:
     st.subheader(tr("feat.prep_heading"))
     c = st.columns(3)
     w, h = pre.original_size
     c[0].image(original, caption=tr("feat.prep_original", w=w, h=h), width="stretch")
     rw, rh = pre.resized.size
-    c[1].image(pre.resized, caption=tr("feat.prep_resized", short=resize_size(pre.crop), w=rw, h=rh), width="stretch")
+    c[1].image(pre.resized, caption=tr("feat.prep_resized", short=min(rw, rh), w=rw, h=rh), width="stretch")
     c[2].image(pre.cropped, caption=tr("feat.prep_cropped", n=pre.crop), width="stretch")
-    st.caption(
-        tr("feat.prep_normalize", mean=", ".join(map(str, IMAGENET_MEAN)), std=", ".join(map(str, IMAGENET_STD)))
-    )
+    key = "feat.prep_normalize_cifar" if cifar else "feat.prep_normalize"
+    st.caption(tr(key, mean=", ".join(map(str, pre.mean)), std=", ".join(map(str, pre.std))))
 
 
 def _predictions(result: FeatureResult, info: WeightsInfo) -> None:
@@ -164,76 +176,6 @@ def _predictions(result: FeatureResult, info: WeightsInfo) -> None:
         for i, p in enumerate(result.predictions(5, info.categories))
     ]
     st.dataframe(rows, hide_index=True, width="stretch")
-
-
-def _grids(nets: list[tuple[str, FeatureResult]], k: int, stem: str) -> None:
-    st.subheader(tr("feat.grids_heading", k=k))
-    st.caption(tr("feat.grids_help"))
-    first = nets[0][1]
-    for i, rec in enumerate(first.activations):
-        st.markdown(f"**{rec.name}** · " + tr("feat.shape", c=rec.shape[0], h=rec.shape[1], w=rec.shape[2]))
-        cols = st.columns(len(nets))
-        for j, (title, result) in enumerate(nets):
-            r = result.activations[i]
-            top = r.top(k)
-            png = to_png(montage(r, top))
-            caption = tr(
-                "feat.grid_caption",
-                net=title,
-                lo=r.vmin,
-                hi=r.vmax,
-                mean=r.mean,
-                channels=", ".join(map(str, top[:8])) + (" …" if len(top) > 8 else ""),
-            )
-            _show(cols[j], png, caption, f"{stem}_{r.name}_{j}.png", f"feat_dl_grid_{r.name}_{j}")
-
-
-def _overlays(nets: list[tuple[str, FeatureResult]], pre: Preprocessed, stem: str) -> None:
-    st.subheader(tr("feat.mean_heading"))
-    st.caption(tr("feat.mean_help"))
-    for j, (title, result) in enumerate(nets):
-        stages = result.stages()
-        cols = st.columns(len(stages))
-        for col, rec in zip(cols, stages):
-            png = to_png(mean_overlay(pre.cropped, rec))
-            caption = tr(
-                "feat.mean_caption",
-                net=title,
-                name=rec.name,
-                h=rec.shape[1],
-                w=rec.shape[2],
-                stride=round(pre.crop / rec.shape[2]),
-            )
-            _show(col, png, caption, f"{stem}_{rec.name}_mean_{j}.png", f"feat_dl_mean_{rec.name}_{j}")
-
-
-def _one_channel(nets: list[tuple[str, FeatureResult]], stem: str) -> None:
-    st.subheader(tr("feat.channel_heading"))
-    names = [a.name for a in nets[0][1].activations]
-    if st.session_state.get("feat_layer") not in names:
-        st.session_state["feat_layer"] = names[0]  # the stem: its edge detectors read best large
-    c1, c2 = st.columns(2)
-    layer = str(c1.selectbox(tr("feat.layer"), names, key="feat_layer"))
-    rec = nets[0][1].get(layer)
-    order = list(rec.top(rec.shape[0]))  # every channel, strongest first
-    if st.session_state.get("feat_channel") not in order:
-        st.session_state["feat_channel"] = order[0]
-    ch = int(
-        c2.selectbox(
-            tr("feat.channel"),
-            order,
-            key="feat_channel",
-            format_func=lambda c: tr("feat.channel_option", c=c, mean=float(rec.channel_means[c])),
-        )
-    )
-    cols = st.columns(len(nets))
-    for j, (title, result) in enumerate(nets):
-        r = result.get(layer)
-        png = to_png(channel_image(r, ch))
-        v = r.values[ch]
-        lo, hi = float(v.min()), float(v.max())
-        caption = tr("feat.channel_caption", net=title, name=layer, c=ch, lo=lo, hi=hi)
-        _show(cols[j], png, caption, f"{stem}_{layer}_ch{ch}_{j}.png", f"feat_dl_channel_{j}")
 
 
 def _gradcam(
@@ -271,7 +213,7 @@ def _gradcam(
             h=cam.cam.shape[0],
             w=cam.cam.shape[1],
         )
-        _show(cols[j], png, caption, f"{stem}_gradcam_{tap}_{j}.png", f"feat_dl_cam_{j}")
+        show(cols[j], png, caption, f"{stem}_gradcam_{tap}_{j}.png", f"feat_dl_cam_{j}")
 
 
 def render_features() -> None:
@@ -285,6 +227,9 @@ def render_features() -> None:
     spec = sel.spec.replace(plain=False)  # the residual net, with its plain twin beside it
     data, stem = _image_bytes()
     weights, ckpt, ckpt_key = _weights_controls()
+    picked = pick_run() if weights == "lab" else None
+    if weights == "lab" and picked is None:
+        return  # pick_run has said why
     if data is None:
         st.info(tr("feat.upload_prompt"), icon=":material/upload:")
         return
@@ -292,15 +237,20 @@ def render_features() -> None:
         st.info(tr("feat.ckpt_prompt"), icon=":material/upload_file:")
         return
     size, k, blocks, twin = (
-        int(st.session_state["feat_size"]),
+        LAB_SIZE if picked else int(st.session_state["feat_size"]),
         int(st.session_state["feat_k"]),
         bool(st.session_state["feat_blocks"]),
         bool(st.session_state["feat_twin"]),
     )
     try:
         with st.spinner(tr("feat.working")):
-            pre, thumb = _picture(data, size)
-            models = _models(spec, weights, ckpt_key, ckpt, sel.device)
+            pre, thumb = _picture(data, size, picked is not None)
+            if picked:
+                store, run = picked
+                models = _run_models(store.url, run.id, store, sel.device)
+                spec, ckpt_key = models[0].spec, run.id  # the run's own architecture, not the sidebar's
+            else:
+                models = _models(spec, weights, ckpt_key, ckpt, sel.device)
             digest = hashlib.sha256(data).hexdigest()
             key = (spec, weights, ckpt_key, sel.device, digest, size)
             nets = [(net_title(spec), _features(key, False, models, pre, blocks))]
@@ -310,14 +260,17 @@ def render_features() -> None:
         say_error(e)
         return
     info = models[2]
-    _banner(info, spec)
+    if picked:
+        lab_banner(picked[1], spec)
+    else:
+        _banner(info, spec)
     if twin:
-        st.caption(tr("feat.twin_note"))
-    _preprocessing(pre, thumb)
+        st.caption(tr("feat.twin_note_lab" if picked else "feat.twin_note"))
+    _preprocessing(pre, thumb, picked is not None)
     _predictions(nets[0][1], info)
-    _grids(nets, k, stem)
-    _overlays(nets, pre, stem)
-    _one_channel(nets, stem)
+    grids(nets, k, stem)
+    overlays(nets, pre, stem)
+    one_channel(nets, stem)
     try:
         _gradcam(models, key, pre, info, twin, stem)
     except UserError as e:
