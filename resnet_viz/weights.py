@@ -20,7 +20,7 @@ from urllib.parse import urlparse
 import torch
 from torch import Tensor
 
-from .build import ResNet, build
+from .build import ResNet, build, seeded
 from .data import load_dataset
 from .errors import InputError
 from .lab.config import NETS
@@ -208,8 +208,8 @@ def load_model(
     download: bool = True,
 ) -> tuple[ResNet, WeightsInfo]:
     """Build ``spec`` (seeded) and give it the chosen weights; the model comes back in eval mode."""
-    torch.manual_seed(SEED)
-    model = build(spec, device="cpu")
+    with seeded(SEED):
+        model = build(spec, device="cpu")
     if weights == "imagenet":
         info = apply_imagenet(model, download=download)
     elif weights == "file":
