@@ -31,7 +31,10 @@ def test_upload_shows_the_grids_then_a_bad_file_one_sentence(
     # Through the sidebar link: on a fresh server Streamlit 1.67 answers the first deep link
     # (/feature-maps) with a "Page not found" dialog before it knows the page list.
     page.goto(f"{app_url}/?arch=resnet18")
-    wait_idle(page)
+    # Until the first run reaches st.navigation (seconds on a fresh server: torch is imported first), the sidebar
+    # lists the legacy pages/ scan's files, whose links lose the session's choices: wait for the app's own.
+    page.wait_for_selector(".st-key-arch", timeout=120_000)
+    wait_idle(page, 120)
     page.locator('[data-testid="stSidebarNav"] a[href$="/feature-maps"]').click()
     page.wait_for_url("**/feature-maps**")
     wait_idle(page, 120)
