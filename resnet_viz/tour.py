@@ -301,11 +301,13 @@ class LandscapeFacts:
     plain: SurfaceFacts
 
     @property
-    def shows_paper(self) -> bool:
-        """Li et al. 2018's reading holds here: the residual net's surface is the more convex one by both
-        measures (a smaller eigenvalue ratio, at least as much of the grid curving upward)."""
+    def reading(self) -> Literal["paper", "mixed", "against"]:
+        """How many of the two convexity measures find the residual net's surface the more convex one, as Li et
+        al. 2018 read theirs: both ("paper"), one ("mixed") or neither ("against"). The measures are a smaller
+        eigenvalue ratio at the centre and a larger share of the grid curving upward."""
         r, p = self.residual, self.plain
-        return r.eig_ratio < p.eig_ratio and (r.upward_share or 0.0) >= (p.upward_share or 0.0)
+        votes = (r.eig_ratio < p.eig_ratio) + ((r.upward_share or 0.0) > (p.upward_share or 0.0))
+        return ("against", "mixed", "paper")[votes]
 
 
 def landscape_facts(record: Landscape) -> LandscapeFacts:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 import string
 from pathlib import Path
+from typing import Any
 
 import torch
 import torchvision
@@ -164,10 +165,14 @@ def test_landscape_facts_read_the_record() -> None:
     assert (f.grid, f.images) == (5, 8)
     # the slice's ends averaged, by hand: (1 + 2) / 2 and (3 + 5) / 2
     assert (f.residual.edge_loss, f.plain.edge_loss) == (1.5, 4.0) and (f.residual.rise, f.plain.rise) == (1.25, 3.0)
-    assert f.shows_paper  # 0.01 < 0.2 and 90% >= 40%
-    flipped = dataclasses.replace(LANDSCAPE, nets=(dataclasses.replace(LANDSCAPE.nets[0], upward_share=0.3),
-                                                   LANDSCAPE.nets[1]))  # fmt: skip
-    assert not landscape_facts(flipped).shows_paper  # one measure against the paper is not "shows"
+    assert f.reading == "paper"  # 0.01 < 0.2 and 90% > 40%
+    res, plain = LANDSCAPE.nets
+
+    def reading(**change: Any) -> str:
+        return landscape_facts(dataclasses.replace(LANDSCAPE, nets=(dataclasses.replace(res, **change), plain))).reading
+
+    assert reading(upward_share=0.3) == "mixed" and reading(eig_ratio=0.5) == "mixed"
+    assert reading(upward_share=0.3, eig_ratio=0.5) == "against"
 
 
 def _blocks(errors: list[float | None]) -> tuple[BlockLesion, ...]:

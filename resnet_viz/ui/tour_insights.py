@@ -69,7 +69,7 @@ def landscape_view() -> Facts:
         st.plotly_chart(plots.landscape_figure(record, L), key="tour_landscape_chart", width="stretch")
     st.plotly_chart(plots.slice_figure(record, L), key="tour_slice_chart", width="stretch")
     st.markdown(tr("tour.landscape.facts", **facts))
-    st.markdown(tr(f"tour.landscape.{'verdict_paper' if f.shows_paper else 'verdict_other'}", **facts))
+    st.markdown(tr(f"tour.landscape.verdict_{f.reading}", **facts))
     _link(run)
     return facts
 
