@@ -11,6 +11,7 @@ counted), and at batch 64 (images per second against batch 32's), to report what
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import re
 import tempfile
@@ -24,6 +25,9 @@ import torch.nn.functional as F
 from resnet_viz.build import build
 from resnet_viz.data import batches, synthetic
 from resnet_viz.lab.defaults import DEFAULT
+from resnet_viz.lab.engine import Engine
+from resnet_viz.lab.runs import start_run
+from resnet_viz.lab.store import RunStore
 
 from .bench_explorer import ARGS, CHROMIUM, _server
 
@@ -62,6 +66,26 @@ def bare(seconds: float, *, channels_last: bool = False, compiled: bool = False,
         step()
         n += 1
     return n / (time.perf_counter() - t0)
+
+
+def engine_only(seconds: float, seed: int = 100) -> float:
+    """Pair-steps per second of a run through the lab's engine and store with no browser and no web server (as
+    `gradflow` runs one): the engine's own cost against the bare loop, apart from the page's."""
+    with tempfile.TemporaryDirectory() as tmp:
+        store = RunStore(f"sqlite:///{tmp}/lab.sqlite")
+        engine = Engine("")
+        try:
+            rid = start_run(store, engine, dataclasses.replace(DEFAULT, seed=seed), origin="cli")
+            while store.get(rid).step < 3:  # the workers have started and both nets train
+                time.sleep(0.2)
+            s0, t0 = store.get(rid).step, time.monotonic()
+            time.sleep(seconds)
+            s1, t1 = store.get(rid).step, time.monotonic()
+            store.set_status(rid, "stopped")
+            return (s1 - s0) / (t1 - t0)
+        finally:
+            engine.close()
+            store.close()
 
 
 def _open(browser: Any, url: str, seed: int) -> Any:
@@ -135,6 +159,8 @@ def main() -> None:
     if os.environ.get("BENCH_LAB_COMPILE", "1") != "0":  # compiling both nets takes minutes on 2 cores
         comp = bare(WINDOW_S / 2, compiled=True)
         print(f"  torch.compile: {comp:.3f} ({comp / base:.2f}x, after the compile)", flush=True)
+    eng = engine_only(WINDOW_S)
+    print(f"engine, no browser: {eng:.3f} pair-steps/s ({eng / base:.2f}x bare)", flush=True)
     with tempfile.TemporaryDirectory() as tmp:
         os.environ["RESNET_VIZ_DB"] = f"sqlite:///{tmp}/lab.sqlite"
         proc, url = _server()

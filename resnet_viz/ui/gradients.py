@@ -344,14 +344,16 @@ def _pair_view(store: RunStore, eng: Engine | None, rid: str) -> bool:
     st.subheader(tr("grad.say.heading"))
     for sentence in explain(nets, batch_norm=run.config.spec.batch_norm):
         st.markdown(sentence)
+    # The files are made when a button is pressed (from the store, then complete), not on every refresh.
     d = st.columns(3)
     d[0].download_button(
-        tr("grad.download"), metrics_csv(nets), file_name=f"run-{rid}.csv", mime="text/csv",
-        key="grad_download", icon=":material/download:", on_click="ignore",
+        tr("grad.download"), lambda: metrics_csv(_histories_of(store, rid)), file_name=f"run-{rid}.csv",
+        mime="text/csv", key="grad_download", icon=":material/download:", on_click="ignore",
     )  # fmt: skip
     d[1].download_button(
-        tr("lab.download_json"), json.dumps(run_json(run, nets)), file_name=f"run-{rid}.json",
-        mime="application/json", key="grad_download_json", icon=":material/download:", on_click="ignore",
+        tr("lab.download_json"), lambda: json.dumps(run_json(store.get(rid), _histories_of(store, rid))),
+        file_name=f"run-{rid}.json", mime="application/json", key="grad_download_json",
+        icon=":material/download:", on_click="ignore",
     )  # fmt: skip
     d[2].markdown(f"[{tr('lab.link')}](?run={rid})")
     return run.status in ACTIVE and _watching(rid)
