@@ -366,6 +366,9 @@ def test_figures_are_valid_plotly_and_translated(nets, data, lang) -> None:
     for key, fig in figures.items():
         go.Figure(fig.to_dict())  # validates every property
         assert fig.layout.title.text == t(f"insights.{key}", lang)
+    contour = figures["landscape_title"].data[0]  # drawn on a log scale, hovering the loss itself
+    assert contour.z[1][2] == pytest.approx(math.log10(land.nets[0].grid_loss[1][2]))
+    assert contour.customdata[1][2] == land.nets[0].grid_loss[1][2]
     erf = plots.erf_figure(erfs, lang)
     go.Figure(erf.to_dict())
     assert erf.layout.title.text == t("insights.erf_title", lang, stage="layer3")

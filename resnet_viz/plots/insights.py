@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 
 import plotly.graph_objects as go
@@ -76,24 +77,42 @@ def _titles(names: Sequence[str], domains: Sequence[Sequence[float]], y: float =
     ]  # fmt: skip
 
 
+def _log_ticks(values: Sequence[float]) -> tuple[list[float], list[str]]:
+    """Colour-bar ticks for log10 values: 1, 3, 10, 30, ... times a power of ten, labelled with the loss itself."""
+    lo, hi = math.floor(min(values)), math.ceil(max(values))
+    nice = [m * 10.0**e for e in range(lo, hi + 1) for m in (1, 3)]
+    kept = [v for v in nice if min(values) <= math.log10(v) <= max(values)] or [10.0 ** min(values)]
+    return [math.log10(v) for v in kept], [f"{v:g}" for v in kept]
+
+
 def landscape_figure(record: Landscape, lang: Lang) -> go.Figure:
-    """Li et al. 2018, Fig. 1/5: per net, contours of the 2-D surface (top) and the surface in 3-D (below)."""
+    """Li et al. 2018, Fig. 1/5: per net, contours of the 2-D surface (top) and the surface in 3-D (below).
+
+    Both are drawn on one log scale of the loss: near the weights it is a fraction of chance, at the grid's
+    corners it can be hundreds of times that, and a linear scale would show a flat well with steep walls."""
     domains = _columns(len(record.nets))
     traces: list[Trace] = []
     layout: dict[str, object] = {}
     names = []
-    for i, (s, dom) in enumerate(zip(record.nets, domains)):
+    logs = [[[math.log10(max(v, 1e-12)) for v in row] for row in s.grid_loss] for s in record.nets]
+    flat = [v for z in logs for row in z for v in row] or [0.0]
+    ticks, labels = _log_ticks(flat)
+    scale = {"colorscale": "Viridis", "cmin": min(flat), "cmax": max(flat)}
+    bar = {"title": {"text": t("insights.loss_log", lang)}, "tickvals": ticks, "ticktext": labels}
+    hover = "α %{x:.2f}, β %{y:.2f}: %{customdata:.3f}<extra></extra>"
+    for i, (s, z, dom) in enumerate(zip(record.nets, logs, domains)):
         k = _suffix(i)
         names.append(_net(s.net, lang))
-        z = [list(row) for row in s.grid_loss]  # rows along β
+        raw = [list(row) for row in s.grid_loss]  # rows along β
         traces.append(
-            {"type": "contour", "x": list(record.alphas), "y": list(record.betas), "z": z, "xaxis": f"x{k}",
-             "yaxis": f"y{k}", "colorscale": "Viridis", "showscale": i == 0, "ncontours": 20,
-             "hovertemplate": "α %{x:.2f}, β %{y:.2f}: %{z:.3f}<extra></extra>"}
+            {"type": "contour", "x": list(record.alphas), "y": list(record.betas), "z": z, "customdata": raw,
+             "xaxis": f"x{k}", "yaxis": f"y{k}", "zmin": scale["cmin"], "zmax": scale["cmax"],
+             "colorscale": scale["colorscale"], "showscale": i == 0, "colorbar": bar, "ncontours": 24,
+             "hovertemplate": hover}
         )  # fmt: skip
         traces.append(
-            {"type": "surface", "x": list(record.alphas), "y": list(record.betas), "z": z, "scene": f"scene{k}",
-             "colorscale": "Viridis", "showscale": False}
+            {"type": "surface", "x": list(record.alphas), "y": list(record.betas), "z": z, "customdata": raw,
+             "scene": f"scene{k}", **scale, "showscale": False, "hovertemplate": hover}
         )  # fmt: skip
         layout[f"xaxis{k}"] = _axis(t("insights.alpha", lang), domain=dom, anchor=f"y{k}")
         layout[f"yaxis{k}"] = _axis(t("insights.beta", lang), domain=[0.58, 1.0], anchor=f"x{k}")
@@ -101,7 +120,7 @@ def landscape_figure(record: Landscape, lang: Lang) -> go.Figure:
             "domain": {"x": dom, "y": [0.0, 0.48]},
             "xaxis": _axis(t("insights.alpha", lang)),
             "yaxis": _axis(t("insights.beta", lang)),
-            "zaxis": _axis(t("insights.loss", lang)),
+            "zaxis": _axis(t("insights.loss_log", lang), tickvals=ticks, ticktext=labels),
         }
     return _figure(
         traces, t("insights.landscape_title", lang), height=820, annotations=_titles(names, domains), **layout
@@ -119,7 +138,7 @@ def slice_figure(record: Landscape, lang: Lang) -> go.Figure:
         traces,
         t("insights.slice_title", lang),
         xaxis=_axis(t("insights.alpha", lang)),
-        yaxis=_axis(t("insights.loss", lang)),
+        yaxis=_axis(t("insights.loss_log", lang), type="log"),
     )
 
 
