@@ -10,6 +10,7 @@ from typing import Any
 
 import pytest
 
+from resnet_viz.lab.defaults import DEFAULT
 from tests.conftest import wait_idle
 
 pytestmark = pytest.mark.browser
@@ -54,7 +55,8 @@ def test_the_lab_opens_on_the_reference_run_and_start_trains_live(page: Any, app
     page.goto(f"{app_url}/gradient-lab")
     page.get_by_text("Reference run: trained before class").wait_for(timeout=180_000)
     ref = _wait(lambda: page.evaluate(_PROFILE_Y))
-    assert len(ref["res"]) == len(ref["plain"]) == 56 and "step 300" in ref["title"]  # ResNet-56 vs plain-56
+    # ResNet-56 against plain-56, at the last step of the defaults' reference run
+    assert len(ref["res"]) == len(ref["plain"]) == 56 and f"step {DEFAULT.steps}" in ref["title"]
     assert page.locator('[data-testid="stPlotlyChart"]').count() == 5
     _open_lab(page, app_url, depth=20, seed=11)
     page.get_by_role("button", name="Start").click()

@@ -8,6 +8,7 @@ from typing import Any
 
 import pytest
 
+from resnet_viz.tour import chapter_index
 from tests.conftest import require_tool, wait_idle
 
 pytestmark = pytest.mark.browser
@@ -47,7 +48,7 @@ def test_two_chapters_in_chinese(page: Any, app_url: str, artifacts: Path) -> No
     page.get_by_text("自我检测").wait_for(timeout=120_000)
     page.get_by_text("64 + 6·32 = 256").wait_for()
     main = page.inner_text('[data-testid="stMain"]')
-    assert "7. 稠密连接" in main and "增长率" in main and "64 + 6·32 = 256" in main
+    assert f"{chapter_index('dense') + 1}. 稠密连接" in main and "增长率" in main and "64 + 6·32 = 256" in main
     assert page.locator('[data-testid="stException"]').count() == 0
     assert not page.locator('[data-testid="stSidebar"]').is_visible()  # presenter mode hides it
     size = page.evaluate(
