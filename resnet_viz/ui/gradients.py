@@ -32,7 +32,10 @@ __all__ = ["TRAINABLE", "explain", "render_gradients", "spec_from_controls"]
 # Presets trainable on a small machine at 32×32: everything up to the depth of preact-ResNet-164.
 MAX_TRAIN_DEPTH: Final = 164
 TRAINABLE: Final = tuple(n for n in PRESETS if preset(n).depth <= MAX_TRAIN_DEPTH)
-POLL_S: Final = 1.0
+# The live view's refresh. Each refresh costs the web server and, above all, the browser drawing five charts: on
+# 2 cores shared with Chromium, one session trained at 0.49x the bare loop polling every 1 s and 0.72x every
+# 1.5 s, with the same longest gap between two visible steps (2.2 s, 2.1 s) (python -m benchmarks lab).
+POLL_S: Final = 1.5
 LOSS_WINDOW: Final = 20
 _RUN = "grad_run"  # the run this session looks at
 _SWEEP = "grad_sweep_runs"  # the runs of this session's depth sweep
