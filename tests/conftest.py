@@ -125,14 +125,34 @@ def wait_idle(pg: Any, timeout_s: float = 60) -> None:
         time.sleep(0.1)
 
 
-@pytest.fixture
-def app_store(tmp_path: Path) -> Iterator[Any]:
-    """A fresh run store that the app under AppTest uses too (through RESNET_VIZ_DB), for this test only."""
+@contextlib.contextmanager
+def store_for_app(path: Path) -> Iterator[Any]:
+    """A run store in the SQLite file ``path`` that the app under AppTest uses too (through RESNET_VIZ_DB)."""
     from resnet_viz.lab.store import RunStore
 
-    url = f"sqlite:///{tmp_path / 'lab.sqlite'}"
+    url = f"sqlite:///{path}"
     os.environ["RESNET_VIZ_DB"] = url
     try:
         yield RunStore(url)
     finally:
         del os.environ["RESNET_VIZ_DB"]
+
+
+@pytest.fixture
+def app_store(tmp_path: Path) -> Iterator[Any]:
+    """A fresh run store that the app under AppTest uses too, for this test only."""
+    with store_for_app(tmp_path / "lab.sqlite") as store:
+        yield store
+
+
+def open_page(path: str, **params: str | None) -> Any:
+    """The app under AppTest with ``params`` in its URL (None values left out), switched to the page file
+    ``path`` and run without an exception."""
+    from streamlit.testing.v1 import AppTest
+
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=180)
+    at.query_params.update({k: v for k, v in params.items() if v is not None})
+    at.run()
+    at.switch_page(path).run()
+    assert not at.exception
+    return at

@@ -12,7 +12,7 @@ from streamlit.testing.v1 import AppTest
 from resnet_viz import cifar_spec
 from resnet_viz.lab.config import NetName, RunConfig
 from resnet_viz.lab.store import MetricRow, RunStore
-from tests.conftest import ROOT
+from tests.conftest import open_page
 
 
 @pytest.fixture
@@ -21,13 +21,7 @@ def store(app_store: RunStore) -> RunStore:
 
 
 def lab(run: str | None = None) -> AppTest:
-    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=180)
-    if run is not None:
-        at.query_params["run"] = run
-    at.run()
-    at.switch_page("pages/gradients.py").run()
-    assert not at.exception
-    return at
+    return open_page("pages/gradients.py", run=run)
 
 
 def _charts(at: AppTest) -> list[dict]:  # type: ignore[type-arg]

@@ -22,7 +22,7 @@ from resnet_viz.lab.insights.jobs import run_insight
 from resnet_viz.lab.insights.kinds import normalize
 from resnet_viz.lab.reference import reference_for
 from resnet_viz.lab.store import RunStore
-from tests.conftest import ROOT
+from tests.conftest import open_page
 
 
 @pytest.fixture
@@ -47,15 +47,7 @@ def finished_run(store: RunStore, config: RunConfig = CONFIG) -> str:
 
 
 def page(run: str | None = None, lang: str | None = None) -> AppTest:
-    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=180)
-    if run is not None:
-        at.query_params["run"] = run
-    if lang is not None:
-        at.query_params["lang"] = lang
-    at.run()
-    at.switch_page("pages/why_residual.py").run()
-    assert not at.exception
-    return at
+    return open_page("pages/why_residual.py", run=run, lang=lang)
 
 
 def charts(at: AppTest) -> dict[str, dict[str, Any]]:

@@ -34,6 +34,7 @@ from resnet_viz.lab.insights.service import Done, Failed, Pending, compute_now, 
 from resnet_viz.lab.runs import start_run
 from resnet_viz.lab.store import RunStore
 from resnet_viz.lab.train import load_final
+from tests.conftest import store_for_app
 
 TINY = RunConfig(spec=cifar_spec(8), steps=6, batch_size=8, seed=7, lr=0.05)
 NETS = ("residual", "plain")
@@ -52,12 +53,8 @@ def engine() -> Iterator[Engine]:
 
 @pytest.fixture(scope="module")
 def store(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunStore]:
-    url = f"sqlite:///{tmp_path_factory.mktemp('insights') / 'lab.sqlite'}"
-    os.environ["RESNET_VIZ_DB"] = url
-    try:
-        yield RunStore(url)
-    finally:
-        del os.environ["RESNET_VIZ_DB"]
+    with store_for_app(tmp_path_factory.mktemp("insights") / "lab.sqlite") as s:
+        yield s
 
 
 @pytest.fixture(scope="module")

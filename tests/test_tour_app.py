@@ -13,18 +13,11 @@ from resnet_viz.i18n import t
 from resnet_viz.lab.reference import REFERENCE_FILE
 from resnet_viz.lab.store import RunStore
 from resnet_viz.tour import CHAPTERS, landscape_facts, lesion_facts, reference_curves, reference_insight
-from tests.conftest import ROOT
-
-APP = str(ROOT / "app.py")
+from tests.conftest import open_page
 
 
 def tour(**params: str) -> AppTest:
-    at = AppTest.from_file(APP, default_timeout=180)
-    at.query_params.update(params)
-    at.run()
-    at.switch_page("pages/tour.py").run()
-    assert not at.exception
-    return at
+    return open_page("pages/tour.py", **params)
 
 
 def text(at: AppTest) -> str:

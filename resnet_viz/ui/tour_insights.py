@@ -28,8 +28,10 @@ def _pct(x: float | None) -> str:
     return "–" if x is None else f"{x:.1%}"
 
 
-def _found(kind: Kind, chapter: str) -> tuple[RunRecord, Record] | None:
-    """The deepest reference run and its record; a sentence (and a link to compute it) when it is missing."""
+def _found(kind: Kind, chapter: str, facts: Facts) -> tuple[RunRecord, Record] | None:
+    """The chapter's opening text, then the deepest reference run and its record; a sentence (and a link to
+    compute it) when it is missing."""
+    st.markdown(tr(f"tour.{chapter}.body", **facts))
     store = lab.store()
     found = reference_insight(store, kind) if store is not None else None
     if found is None:
@@ -46,19 +48,16 @@ def _link(run: RunRecord) -> None:
 
 def landscape_view() -> Facts:
     """Li et al. 2018 on the reference run: both surfaces, the slice, and what the numbers say."""
-    depth = DEFAULT.spec.depth
     settings = DEFAULTS["landscape"]
-    facts: Facts = {"depth": depth, "grid": settings["grid"], "images": settings["images"]}
-    st.markdown(tr("tour.landscape.body", **facts))
-    found = _found("landscape", "landscape")
+    facts: Facts = {"depth": DEFAULT.spec.depth, "grid": settings["grid"], "images": settings["images"]}
+    found = _found("landscape", "landscape", facts)
     if found is None:
         return facts
     run, record = found
     assert isinstance(record, Landscape)
     f = landscape_facts(record)
-    depth = run.config.spec.depth
     facts = {
-        "depth": depth, "grid": f.grid, "images": f.images, "steps": run.config.steps,
+        "depth": run.config.spec.depth, "grid": f.grid, "images": f.images, "steps": run.config.steps,
         "res_centre": f"{f.residual.centre_loss:.3f}", "plain_centre": f"{f.plain.centre_loss:.3f}",
         "res_edge": f"{f.residual.edge_loss:.3f}", "plain_edge": f"{f.plain.edge_loss:.3f}",
         "res_ratio": f"{f.residual.eig_ratio:.3g}", "plain_ratio": f"{f.plain.eig_ratio:.3g}",
@@ -76,10 +75,8 @@ def landscape_view() -> Facts:
 
 def lesion_view() -> Facts:
     """Veit et al. 2016 on the reference run: single-block deletions, k random deletions, and their reading."""
-    depth = DEFAULT.spec.depth
-    facts: Facts = {"depth": depth, "images": DEFAULTS["lesion"]["images"], "k": LESION_K}
-    st.markdown(tr("tour.ensembles.body", **facts))
-    found = _found("lesion", "ensembles")
+    facts: Facts = {"depth": DEFAULT.spec.depth, "images": DEFAULTS["lesion"]["images"], "k": LESION_K}
+    found = _found("lesion", "ensembles", facts)
     if found is None:
         return facts
     run, record = found
