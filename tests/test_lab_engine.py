@@ -9,6 +9,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Callable, Iterator
+from itertools import islice
 from pathlib import Path
 
 import pytest
@@ -21,7 +22,7 @@ from resnet_viz.lab.config import RunConfig
 from resnet_viz.lab.engine import Engine, EngineError
 from resnet_viz.lab.runs import start_run, stop_watching, watch_run
 from resnet_viz.lab.store import RunStore
-from resnet_viz.lab.train import load_final
+from resnet_viz.lab.train import load_final, memory_format
 
 ROOT = Path(__file__).resolve().parents[1]
 TINY = RunConfig(spec=cifar_spec(8), steps=12, batch_size=8, seed=7, lr=0.05)
@@ -54,16 +55,32 @@ def store(tmp_path: Path) -> RunStore:
 
 
 def _by_hand(config: RunConfig) -> dict[str, list[float]]:
-    """Oracle: both nets trained in this process, the bare loop, same seed and the same batches."""
+    """Oracle: both nets trained in this process, the bare loop, same seed and the same batches, in the memory
+    layout the workers train in (rounding differences between layouts grow over SGD steps)."""
     torch.set_num_threads(1)
     data = synthetic(seed=config.seed)
+    fmt = memory_format(config.device)
     out: dict[str, list[float]] = {}
     for net, plain in (("residual", False), ("plain", True)):
         torch.manual_seed(config.seed)
-        step = TrainStep(build(cifar_spec(8, plain=plain), device="cpu"), lr=config.lr, warmup=config.warmup)
+        model = build(cifar_spec(8, plain=plain), device="cpu").to(memory_format=fmt)
+        step = TrainStep(model, lr=config.lr, warmup=config.warmup)
         feed = batches(data, config.batch_size, seed=config.seed)
-        out[net] = [step.step(*next(feed)).loss for _ in range(config.steps)]
+        out[net] = [step.step(x.contiguous(memory_format=fmt), y).loss for x, y in islice(feed, config.steps)]
     return out
+
+
+def test_the_workers_layout_computes_what_the_default_layout_does() -> None:
+    """Channels-last (the CPU workers' layout) against the default layout: the same first step, to rounding."""
+    assert memory_format("cpu") == torch.channels_last and memory_format("cuda") == torch.contiguous_format
+    x, y = next(batches(synthetic(seed=3), 8, seed=3))
+    stats = []
+    for fmt in (torch.contiguous_format, torch.channels_last):
+        torch.manual_seed(3)
+        step = TrainStep(build(cifar_spec(8), device="cpu").to(memory_format=fmt), lr=0.05)
+        stats.append(step.step(x.contiguous(memory_format=fmt), y))
+    assert stats[1].loss == pytest.approx(stats[0].loss, rel=1e-5)
+    assert list(stats[1].norms) == pytest.approx(list(stats[0].norms), rel=1e-4)
 
 
 def test_a_run_trains_in_the_workers_and_matches_the_bare_loop(engine: Engine, store: RunStore) -> None:

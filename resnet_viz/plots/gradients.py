@@ -16,6 +16,19 @@ __all__ = ["COLORS", "curves_figure", "ends_figure", "heatmap_figure", "profile_
 
 COLORS: Mapping[str, str] = {"residual": "#1f77b4", "plain": "#d62728"}
 MAX_HEAT_STEPS = 400
+# A small light template of our own: the lab draws its live figures without Streamlit's theme (theme=None),
+# which cost Chromium ~0.1 of a core more at one refresh every 1.5 s (benchmarks/bench_lab.py), and without
+# plotly's default template, whose 6 KB would travel with every refresh.
+TEMPLATE: Mapping[str, object] = {
+    "layout": {
+        "font": {"family": "sans-serif", "size": 13, "color": "#31333f"},
+        "plot_bgcolor": "white",
+        "paper_bgcolor": "white",
+        "xaxis": {"gridcolor": "#e6e9ef", "zeroline": False, "linecolor": "#d5dae5"},
+        "yaxis": {"gridcolor": "#e6e9ef", "zeroline": False, "linecolor": "#d5dae5"},
+        "hoverlabel": {"font": {"size": 13}},
+    }
+}
 
 
 Trace = dict[str, object]
@@ -31,7 +44,8 @@ def _figure(traces: list[Trace], title: str, height: int = 380, **layout: object
         "title": {"text": title},
         "height": height,
         "margin": {"l": 60, "r": 20, "t": 50, "b": 50},
-        "legend": {"orientation": "h", "y": -0.2},
+        "legend": {"orientation": "h", "yanchor": "top", "y": -0.25},
+        "template": TEMPLATE,
     }
     return go.Figure(data=traces, layout={**base, **layout}, _validate=False)
 
@@ -105,7 +119,7 @@ def heatmap_figure(history: NetHistory, lang: Lang) -> go.Figure:
     }
     return _figure(
         [heat],
-        t("grad.plot.heat_title", lang, net=history.title),
+        history.title,
         height=340,
         xaxis=_axis(t("grad.plot.step", lang)),
         yaxis=_axis(t("grad.plot.layer_depth", lang)),
@@ -127,9 +141,10 @@ def curves_figure(histories: Sequence[NetHistory], lang: Lang) -> go.Figure:
     return _figure(
         traces,
         t("grad.plot.curves_title", lang),
-        xaxis=_axis(step, domain=[0, 0.45]),
+        height=420,  # as tall as the gradient-ends figure beside it
+        xaxis=_axis(step, domain=[0, 0.42]),
         yaxis=_axis(t("grad.plot.loss", lang)),
-        xaxis2=_axis(step, domain=[0.55, 1], anchor="y2"),
+        xaxis2=_axis(step, domain=[0.58, 1], anchor="y2"),
         yaxis2=_axis(t("grad.plot.accuracy", lang), range=[0, 1], anchor="x2"),
     )
 
@@ -152,6 +167,8 @@ def ends_figure(histories: Sequence[NetHistory], lang: Lang) -> go.Figure:
     return _figure(
         traces,
         t("grad.plot.ends_title", lang),
+        height=420,  # room for the four-line legend below the step axis
+        legend={"orientation": "h", "yanchor": "top", "y": -0.3},
         yaxis=_axis(t("grad.plot.grad_norm", lang), type="log"),
         xaxis=_axis(t("grad.plot.step", lang)),
     )
