@@ -5,8 +5,12 @@
 - one session presses Start; four sessions press Start on the same settings (they share one run); three
   sessions with different seeds (three runs). A session's rate is the "Step N" its page shows, read in the
   browser over a window; its refresh gap is the longest time that text went without changing.
-Also the bare loop in channels-last memory format, compiled with ``torch.compile`` (inductor; compile time not
-counted), and at batch 64 (images per second against batch 32's), to report what each gives on this machine.
+Each scenario also reports where the cores went (CPU time of the web server with its in-process Dask
+scheduler, its worker processes, and Chromium over the window): on this machine the browsers share the two
+cores with training, where a classroom's browsers run on the students' own machines.
+Also the bare loop in channels-last memory format (the layout the lab's CPU workers train in), compiled with
+``torch.compile`` (inductor; compile time not counted), and at batch 64 (images per second against batch 32's),
+to report what each gives on this machine.
 """
 
 from __future__ import annotations
@@ -14,11 +18,13 @@ from __future__ import annotations
 import dataclasses
 import os
 import re
+import subprocess
 import tempfile
 import time
 from pathlib import Path
 from typing import Any
 
+import psutil
 import torch
 import torch.nn.functional as F
 
@@ -106,13 +112,16 @@ def _step(page: Any) -> int:
     return int(m.group(1)) if m else -1
 
 
-def _watch(pages: list[Any], seconds: float) -> list[tuple[float, float]]:
-    """Each page's (pair-steps per second shown, longest gap between two changes of its step text)."""
+def _started(pages: list[Any]) -> None:
     deadline = time.monotonic() + 300
     while min(_step(p) for p in pages) < 3:  # the engine has started and both nets train
         if time.monotonic() > deadline:
             raise RuntimeError("the run never started")
         time.sleep(0.5)
+
+
+def _watch(pages: list[Any], seconds: float) -> list[tuple[float, float]]:
+    """Each page's (pair-steps per second shown, longest gap between two changes of its step text)."""
     first = [(time.monotonic(), _step(p)) for p in pages]
     last = list(first)
     gaps = [0.0] * len(pages)
@@ -134,12 +143,39 @@ def _stop(pages: list[Any]) -> None:
         p.close()
 
 
-def scenario(browser: Any, url: str, seeds: list[int]) -> list[tuple[float, float]]:
+def _cpu(server: subprocess.Popen[bytes]) -> dict[str, float]:
+    """CPU seconds used so far by the web server, its child processes (the engine's workers) and Chromium."""
+
+    def used(p: psutil.Process) -> float:
+        try:
+            t = p.cpu_times()
+            return float(t.user + t.system)
+        except psutil.Error:  # ended in between
+            return 0.0
+
+    top = psutil.Process(server.pid)
+    chromium = [p for p in psutil.process_iter(["name"]) if "chrom" in (p.info["name"] or "")]
+    return {
+        "server": used(top),
+        "workers": sum(used(c) for c in top.children(recursive=True)),
+        "chromium": sum(used(p) for p in chromium),
+    }
+
+
+def scenario(
+    browser: Any, url: str, seeds: list[int], server: subprocess.Popen[bytes]
+) -> tuple[list[tuple[float, float]], str]:
+    """Each page's (rate, longest gap), and the cores each kind of process used over the window."""
     pages = [_open(browser, url, s) for s in seeds]
     for p in pages:
         p.get_by_role("button", name="Start").click()
     try:
-        return _watch(pages, WINDOW_S)
+        _started(pages)
+        c0, t0 = _cpu(server), time.monotonic()
+        res = _watch(pages, WINDOW_S)
+        c1, t1 = _cpu(server), time.monotonic()
+        cores = ", ".join(f"{k} {(c1[k] - c0[k]) / (t1 - t0):.2f}" for k in c0)
+        return res, cores
     finally:
         _stop(pages)
 
@@ -169,13 +205,13 @@ def main() -> None:
                 browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
                 for name, seeds in (("one session", [101]), ("four sessions, same settings", [102] * 4),
                                     ("three sessions, seeds 103-105", [103, 104, 105])):  # fmt: skip
-                    res = scenario(browser, url, seeds)
+                    res, cores = scenario(browser, url, seeds, proc)
                     rates = [r for r, _ in res]
                     each = ", ".join(f"{r:.3f}" for r in rates)
                     together = sum(rates) if len(set(seeds)) > 1 else min(rates)
                     print(f"{name}: each {each} pair-steps/s; min/bare {min(rates) / base:.2f}x; "
                           f"together/bare {together / base:.2f}x; longest refresh gap "
-                          f"{max(g for _, g in res):.1f} s")  # fmt: skip
+                          f"{max(g for _, g in res):.1f} s; cores: {cores}", flush=True)  # fmt: skip
                 browser.close()
         finally:
             proc.terminate()
