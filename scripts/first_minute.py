@@ -21,17 +21,20 @@ from resnet_viz.build import build
 from resnet_viz.data import batches, synthetic
 from resnet_viz.gradients import TrainStep
 from resnet_viz.lab.defaults import DEFAULT
+from resnet_viz.lab.train import memory_format
 
 
 def curves(seed: int, steps: int) -> dict[str, list[float]]:
     c = DEFAULT
     data = synthetic(seed=seed)
+    fmt = memory_format(c.device)  # the layout the lab's workers train in
     out: dict[str, list[float]] = {}
     for net, spec in c.specs().items():
         torch.manual_seed(seed)
-        step = TrainStep(build(spec, device="cpu", batch_size=c.batch_size), lr=c.lr, warmup=c.warmup, clip=c.clip)
+        model = build(spec, device="cpu", batch_size=c.batch_size).to(memory_format=fmt)
+        step = TrainStep(model, lr=c.lr, warmup=c.warmup, clip=c.clip)
         feed = batches(data, c.batch_size, seed=seed)
-        out[net] = [step.step(*next(feed)).loss for _ in range(steps)]
+        out[net] = [step.step(x.contiguous(memory_format=fmt), y).loss for x, y in (next(feed) for _ in range(steps))]
     return out
 
 
