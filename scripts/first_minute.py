@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+from itertools import islice
 from pathlib import Path
 
 import torch
@@ -34,7 +35,7 @@ def curves(seed: int, steps: int) -> dict[str, list[float]]:
         model = build(spec, device="cpu", batch_size=c.batch_size).to(memory_format=fmt)
         step = TrainStep(model, lr=c.lr, warmup=c.warmup, clip=c.clip)
         feed = batches(data, c.batch_size, seed=seed)
-        out[net] = [step.step(x.contiguous(memory_format=fmt), y).loss for x, y in (next(feed) for _ in range(steps))]
+        out[net] = [step.step(x.contiguous(memory_format=fmt), y).loss for x, y in islice(feed, steps)]
     return out
 
 

@@ -47,9 +47,10 @@ def _threads() -> int:
 
 
 def memory_format(device: str) -> torch.memory_format:
-    """Channels-last on the CPU: oneDNN's convolutions ran ResNet-56's steps 1.17-1.20x faster in it on 2 cores
-    (``python -m benchmarks lab``). Elsewhere the default layout. The numbers agree with the default layout's
-    to float rounding (tests/test_lab_engine.py compares a run with a bare loop in the default layout)."""
+    """Channels-last on the CPU: oneDNN's convolutions ran ResNet-56's steps about 1.2x faster in it on 2 cores
+    (``python -m benchmarks lab``). Elsewhere the default layout. A step agrees with the default layout's to
+    float rounding (tests/test_lab_engine.py), and those differences grow over SGD steps, so an oracle that
+    replays a run trains in this layout too."""
     return torch.channels_last if torch.device(device).type == "cpu" else torch.contiguous_format
 
 
