@@ -12,11 +12,11 @@ from collections.abc import Callable
 
 import torch
 
-from resnet_viz.features import capture, mean_overlay, montage, to_png
-from resnet_viz.images import load_image, preprocess
-from resnet_viz.samples import sample_bytes
-from resnet_viz.spec import preset
-from resnet_viz.weights import load_model, twin_of
+from resnet_viz.nets.spec import preset
+from resnet_viz.vision.features import capture, mean_overlay, montage, to_png
+from resnet_viz.vision.images import load_image, preprocess
+from resnet_viz.vision.samples import sample_bytes
+from resnet_viz.vision.weights import load_model, twin_of
 
 ROUNDS = 7
 

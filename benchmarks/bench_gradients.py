@@ -13,7 +13,7 @@ import torch
 import torch.nn.functional as F
 
 from resnet_viz import build, cifar_spec
-from resnet_viz.gradients import TrainStep, make_optimizer
+from resnet_viz.lab.gradients import TrainStep, make_optimizer
 
 
 def _bare_step(model: torch.nn.Module, opt: torch.optim.Optimizer, x: torch.Tensor, y: torch.Tensor) -> float:

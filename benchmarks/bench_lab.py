@@ -28,12 +28,12 @@ import psutil
 import torch
 import torch.nn.functional as F
 
-from resnet_viz.build import build
-from resnet_viz.data import batches, synthetic
+from resnet_viz.lab.data import batches, synthetic
 from resnet_viz.lab.defaults import DEFAULT
 from resnet_viz.lab.engine import Engine
 from resnet_viz.lab.runs import start_run
 from resnet_viz.lab.store import RunStore
+from resnet_viz.nets.build import build
 
 from .bench_explorer import ARGS, CHROMIUM, _server
 

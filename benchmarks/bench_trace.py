@@ -18,8 +18,8 @@ import torch
 import torchinfo
 
 from resnet_viz import trace
-from resnet_viz.build import ResNet
-from resnet_viz.spec import preset
+from resnet_viz.nets.resnet import ResNet
+from resnet_viz.nets.spec import preset
 
 CASES = (("resnet152", 224, "cpu"), ("resnet1202", 32, "cpu"), ("resnet152", 4096, "meta"))
 
@@ -43,8 +43,8 @@ def _torchinfo(name: str, size: int, device: str) -> Callable[[], object]:
 _PEAK = """
 import resource, sys, torch, torchinfo
 from resnet_viz import trace
-from resnet_viz.build import ResNet
-from resnet_viz.spec import preset
+from resnet_viz.nets.resnet import ResNet
+from resnet_viz.nets.spec import preset
 name, size, how = sys.argv[1], int(sys.argv[2]), sys.argv[3]
 trace("resnet18", input_size=64)  # imports and kernels loaded: the baseline below is the process at rest
 base = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss

@@ -18,11 +18,11 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from resnet_viz.build import build
-from resnet_viz.data import batches, synthetic
-from resnet_viz.gradients import TrainStep
+from resnet_viz.lab.data import batches, synthetic
 from resnet_viz.lab.defaults import DEFAULT
+from resnet_viz.lab.gradients import TrainStep
 from resnet_viz.lab.train import memory_format
+from resnet_viz.nets.build import build
 
 
 def curves(seed: int, steps: int) -> dict[str, list[float]]:

@@ -10,7 +10,7 @@ import pytest
 from PIL import Image
 
 from resnet_viz import trace
-from resnet_viz.samples import sample_bytes
+from resnet_viz.vision.samples import sample_bytes
 from tests.conftest import wait_idle
 
 pytestmark = pytest.mark.browser

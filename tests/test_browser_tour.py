@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from resnet_viz.tour import chapter_index
+from resnet_viz.tour.chapters import chapter_index
 from tests.conftest import require_tool, wait_idle
 
 pytestmark = pytest.mark.browser

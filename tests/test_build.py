@@ -8,9 +8,9 @@ import torchvision
 from torch import nn
 
 from resnet_viz import build, pick_device
-from resnet_viz.blocks import PadShortcut, ResidualAdd
 from resnet_viz.errors import ResourceError
-from resnet_viz.spec import PRESETS, TORCHVISION_PRESETS
+from resnet_viz.nets.blocks import PadShortcut, ResidualAdd
+from resnet_viz.nets.spec import PRESETS, TORCHVISION_PRESETS
 
 
 @pytest.mark.parametrize("name", TORCHVISION_PRESETS)
@@ -132,8 +132,8 @@ def test_seeded_builds_in_threads_start_from_their_seeds() -> None:
     """A lab worker builds nets in several task threads at once; each must get its own seed's weights."""
     from concurrent.futures import ThreadPoolExecutor
 
-    from resnet_viz.build import seeded
-    from resnet_viz.spec import cifar_spec
+    from resnet_viz.nets.resnet import seeded
+    from resnet_viz.nets.spec import cifar_spec
 
     spec = cifar_spec(20)
 

@@ -12,10 +12,10 @@ import torch
 import torchvision.datasets.cifar
 from PIL import Image
 
-from resnet_viz import data as data_mod
 from resnet_viz.config import data_root, resolve_data_path
-from resnet_viz.data import CIFAR_MEAN, CIFAR_STD, batches, cifar10, image_folder, synthetic
 from resnet_viz.errors import InputError
+from resnet_viz.lab import data as data_mod
+from resnet_viz.lab.data import CIFAR_MEAN, CIFAR_STD, batches, cifar10, image_folder, synthetic
 
 
 def test_synthetic_is_deterministic_balanced_and_normalised() -> None:

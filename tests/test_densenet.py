@@ -6,7 +6,8 @@ import torch
 import torchvision
 from torchvision.models import DenseNet, DenseNet121_Weights
 
-from resnet_viz.densenet import (
+from resnet_viz.graph.draw import build_graph
+from resnet_viz.nets.densenet import (
     DENSENET121,
     DenseConfig,
     channel_growth,
@@ -16,7 +17,6 @@ from resnet_viz.densenet import (
     stage_growth,
     trace_densenet,
 )
-from resnet_viz.graph import build_graph
 
 
 def test_densenet121_params_macs_depth_match_torchvision() -> None:

@@ -17,8 +17,10 @@ from torchvision import transforms as T
 
 from resnet_viz import build, trace
 from resnet_viz.cli import main
-from resnet_viz.data import CIFAR_MEAN, CIFAR_STD
-from resnet_viz.features import (
+from resnet_viz.lab.data import CIFAR_MEAN, CIFAR_STD
+from resnet_viz.lab.insights.data import held_out
+from resnet_viz.lab.store import RunStore, StoreError
+from resnet_viz.vision.features import (
     ActivationRecord,
     capture,
     colorize,
@@ -26,12 +28,10 @@ from resnet_viz.features import (
     montage,
     top_channels,
 )
-from resnet_viz.gradcam import gradcam, tap_names
-from resnet_viz.images import load_image, preprocess
-from resnet_viz.lab.insights.data import held_out
-from resnet_viz.lab.store import RunStore, StoreError
-from resnet_viz.samples import held_out_samples, sample_bytes
-from resnet_viz.weights import load_run
+from resnet_viz.vision.gradcam import gradcam, tap_names
+from resnet_viz.vision.images import load_image, preprocess
+from resnet_viz.vision.samples import held_out_samples, sample_bytes
+from resnet_viz.vision.weights import load_run
 from tests.test_insights_app import CONFIG, finished_run
 
 # synthetic()'s ten classes: five orientations (36° apart) at a low and a high frequency

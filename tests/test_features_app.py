@@ -19,7 +19,7 @@ from resnet_viz.lab.defaults import DEFAULT
 from resnet_viz.lab.insights.data import held_out
 from resnet_viz.lab.reference import reference_for
 from resnet_viz.lab.store import RunStore
-from resnet_viz.samples import held_out_samples, sample_bytes
+from resnet_viz.vision.samples import held_out_samples, sample_bytes
 from tests.conftest import ROOT
 from tests.test_features import SYNTHETIC_CLASSES, finished_pair, stored
 from tests.test_insights_app import CONFIG

@@ -14,9 +14,9 @@ import torch.nn.functional as F
 from torch import nn
 
 from resnet_viz import build, cifar_spec
-from resnet_viz.data import synthetic
-from resnet_viz.gradients import LayerNorm, TrainStep, fused_norms, gradient_profile, layer_weights
 from resnet_viz.i18n import t
+from resnet_viz.lab.data import synthetic
+from resnet_viz.lab.gradients import LayerNorm, TrainStep, fused_norms, gradient_profile, layer_weights
 from resnet_viz.plots.gradients import profile_figure
 from tests.conftest import ROOT
 

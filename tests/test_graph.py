@@ -15,12 +15,12 @@ import torchvision.models as tv
 from torch import nn
 
 from resnet_viz.cli import main
-from resnet_viz.compare import compare, stage_recipe
 from resnet_viz.errors import InputError
-from resnet_viz.export import graph_bytes, table_csv, table_json
-from resnet_viz.graph import block_runs, build_graph, node_count, should_fold
-from resnet_viz.spec import preset
-from resnet_viz.trace import trace
+from resnet_viz.graph.draw import block_runs, build_graph, node_count, should_fold
+from resnet_viz.graph.export import graph_bytes, table_csv, table_json
+from resnet_viz.nets.compare import compare, stage_recipe
+from resnet_viz.nets.spec import preset
+from resnet_viz.nets.trace import trace
 from tests.conftest import require_tool
 
 QUOTED = r'"(?:[^"\\]|\\.)*"'

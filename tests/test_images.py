@@ -14,8 +14,8 @@ from PIL import Image
 from torchvision import transforms as T
 
 from resnet_viz.errors import InputError
-from resnet_viz.images import MAX_PIXELS, load_image, preprocess, resize_size
-from resnet_viz.samples import SAMPLES, sample_bytes
+from resnet_viz.vision.images import MAX_PIXELS, load_image, preprocess, resize_size
+from resnet_viz.vision.samples import SAMPLES, sample_bytes
 
 
 def encode(img: Image.Image, fmt: str = "PNG", **kw: object) -> bytes:

@@ -16,8 +16,8 @@ import torch.nn.functional as F
 from torch import nn
 
 from resnet_viz import build, cifar_spec
-from resnet_viz.data import synthetic
 from resnet_viz.i18n import LANGS, t
+from resnet_viz.lab.data import synthetic
 from resnet_viz.lab.insights import (
     HELD_OUT_SEED,
     ToyNet,

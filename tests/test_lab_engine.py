@@ -16,10 +16,10 @@ import pytest
 import torch
 
 from resnet_viz import build, cifar_spec
-from resnet_viz.data import batches, synthetic
-from resnet_viz.gradients import TrainStep
 from resnet_viz.lab.config import RunConfig
+from resnet_viz.lab.data import batches, synthetic
 from resnet_viz.lab.engine import Engine, EngineError
+from resnet_viz.lab.gradients import TrainStep
 from resnet_viz.lab.runs import start_run, stop_watching, watch_run
 from resnet_viz.lab.store import RunStore
 from resnet_viz.lab.train import load_final, memory_format

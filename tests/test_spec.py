@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from resnet_viz.choices import make_spec, parse_ints
 from resnet_viz.errors import InputError, SpecError
-from resnet_viz.spec import PRESETS, ResNetSpec, cifar_spec, imagenet_spec, nearest_depths, preset
+from resnet_viz.nets.choices import make_spec, parse_ints
+from resnet_viz.nets.spec import PRESETS, ResNetSpec, cifar_spec, imagenet_spec, nearest_depths, preset
 
 # Depth = convs on the main path + the classifier; the preset names carry the papers' depths.
 PAPER_DEPTHS = {name: int("".join(c for c in name.split("_")[-1] if c.isdigit())) for name in PRESETS}

@@ -20,11 +20,10 @@ from resnet_viz.lab.insights.kinds import normalize, settings_key
 from resnet_viz.lab.insights.landscape import Landscape, Surface
 from resnet_viz.lab.insights.lesion import BlockLesion, KLesion, Lesions, NetLesions
 from resnet_viz.lab.store import MetricRow, RunStore
-from resnet_viz.tour import (
-    CHAPTERS,
+from resnet_viz.tour.chapters import CHAPTERS, chapter_index
+from resnet_viz.tour.facts import (
     LESION_K,
     block_facts,
-    chapter_index,
     family_rows,
     landscape_facts,
     lesion_facts,

@@ -12,7 +12,8 @@ from torchvision.models import DenseNet
 from resnet_viz.i18n import t
 from resnet_viz.lab.reference import REFERENCE_FILE
 from resnet_viz.lab.store import RunStore
-from resnet_viz.tour import CHAPTERS, landscape_facts, lesion_facts, reference_curves, reference_insight
+from resnet_viz.tour.chapters import CHAPTERS
+from resnet_viz.tour.facts import landscape_facts, lesion_facts, reference_curves, reference_insight
 from tests.conftest import open_page
 
 

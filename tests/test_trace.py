@@ -11,7 +11,7 @@ import torchvision
 
 from resnet_viz import build, trace
 from resnet_viz.errors import InputError
-from resnet_viz.spec import PRESETS, preset
+from resnet_viz.nets.spec import PRESETS, preset
 
 # torchvision's weight tables: "_ops" is GMACs of one 224x224 image (convs + classifier).
 TORCHVISION_GMACS = {

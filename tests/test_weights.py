@@ -15,8 +15,8 @@ from safetensors.torch import save as save_safetensors
 from resnet_viz import ResNet, build, preset
 from resnet_viz.cli import main
 from resnet_viz.errors import InputError
-from resnet_viz.samples import sample_bytes
-from resnet_viz.weights import (
+from resnet_viz.vision.samples import sample_bytes
+from resnet_viz.vision.weights import (
     apply_checkpoint,
     cached_weights_path,
     load_model,

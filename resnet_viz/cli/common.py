@@ -6,9 +6,9 @@ import argparse
 import sys
 from typing import NoReturn
 
-from ..choices import make_spec
 from ..errors import InputError
-from ..spec import ResNetSpec
+from ..nets.choices import make_spec
+from ..nets.spec import ResNetSpec
 
 __all__ = ["Parser", "add_spec_flags", "fail", "input_size_from_args", "positive_int", "spec_from_args"]
 

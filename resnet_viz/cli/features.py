@@ -7,9 +7,9 @@ import json
 from pathlib import Path
 
 from ..errors import InputError
-from ..features import FeatureResult, capture, mean_overlay, montage, to_png
-from ..images import load_image, preprocess, resize_size
-from ..weights import WeightsInfo, load_model
+from ..vision.features import FeatureResult, capture, mean_overlay, montage, to_png
+from ..vision.images import load_image, preprocess, resize_size
+from ..vision.weights import WeightsInfo, load_model
 from .common import add_spec_flags, positive_int, spec_from_args
 
 __all__ = ["features_json", "register"]

@@ -13,18 +13,18 @@ import sys
 
 import torch
 
-from ..build import pick_device
 from ..config import resolve_data_path
-from ..data import DATASETS, load_dataset
-from ..gradients import gradient_profile
 from ..i18n import t
 from ..lab.config import MAX_SEED, NETS, RunConfig
+from ..lab.data import DATASETS, load_dataset
 from ..lab.defaults import DEFAULT
 from ..lab.engine import Engine
 from ..lab.export import run_json
+from ..lab.gradients import gradient_profile
 from ..lab.history import read_history
 from ..lab.runs import start_run
 from ..lab.store import RunStore
+from ..nets.build import pick_device
 from .common import add_spec_flags, fail, positive_float, positive_int, spec_from_args
 
 __all__ = ["register"]

@@ -7,9 +7,9 @@ import sys
 from pathlib import Path
 
 from ..errors import InputError
-from ..export import FORMATS, check_format, graph_bytes
-from ..graph import LEVELS, build_graph, check_level
-from ..trace import trace
+from ..graph.draw import LEVELS, build_graph, check_level
+from ..graph.export import FORMATS, check_format, graph_bytes
+from ..nets.trace import trace
 from .common import add_spec_flags, input_size_from_args, spec_from_args
 
 __all__ = ["register", "run"]

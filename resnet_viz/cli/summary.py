@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 
-from ..trace import TraceReport, trace
+from ..nets.trace import TraceReport, trace
 from .common import add_spec_flags, input_size_from_args, spec_from_args
 
 __all__ = ["format_table", "register", "report_json"]

@@ -11,9 +11,9 @@ from typing import Any, Final, Literal
 
 import torch
 
-from ..data import DatasetName
-from ..gradients import Optimizer
-from ..spec import ResNetSpec
+from ..nets.spec import ResNetSpec
+from .data import DatasetName
+from .gradients import Optimizer
 
 __all__ = [
     "MAX_SEED",

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Final
 
-from ..spec import cifar_spec
+from ..nets.spec import cifar_spec
 from .config import RunConfig
 
 __all__ = ["DEFAULT", "REFERENCE_DEPTHS", "reference_configs"]

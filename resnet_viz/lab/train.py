@@ -20,11 +20,12 @@ from typing import Final
 import torch
 from safetensors.torch import save as safetensors_save
 
-from ..build import build, seeded
-from ..data import ImageSet, batches, load_dataset
 from ..errors import UserError
-from ..gradients import TrainStep
+from ..nets.build import build
+from ..nets.resnet import seeded
 from .config import NetName, RunConfig
+from .data import ImageSet, batches, load_dataset
+from .gradients import TrainStep
 from .store import ACTIVE, MetricRow, RunStore, StoreError
 
 __all__ = ["CHECKPOINT_S", "FLUSH_S", "IDLE_S", "load_final", "memory_format", "train_net"]

@@ -6,8 +6,8 @@ from collections.abc import Sequence
 
 import plotly.graph_objects as go
 
-from ..compare import NetPoint
 from ..i18n import DEFAULT_LANG, Lang, t
+from ..nets.compare import NetPoint
 
 __all__ = ["params_macs_figure"]
 

@@ -8,8 +8,8 @@ from collections.abc import Collection, Mapping, Sequence
 import numpy as np
 import plotly.graph_objects as go
 
-from ..gradients import LayerNorm
 from ..i18n import Lang, t
+from ..lab.gradients import LayerNorm
 from ..lab.history import NetHistory, SweepCurve
 
 __all__ = ["COLORS", "curves_figure", "ends_figure", "heatmap_figure", "profile_figure", "records_at", "sweep_figure"]

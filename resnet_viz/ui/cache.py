@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import streamlit as st
 
-from ..spec import ResNetSpec
-from ..trace import TraceReport, trace
+from ..nets.spec import ResNetSpec
+from ..nets.trace import TraceReport, trace
 
 __all__ = ["cached_trace"]
 

@@ -8,10 +8,10 @@ from typing import Final
 import pandas as pd
 import streamlit as st
 
-from ..compare import CompareTable, compare
 from ..errors import UserError
+from ..nets.compare import CompareTable, compare
+from ..nets.spec import PRESETS, ResNetSpec, preset
 from ..plots.compare import params_macs_figure
-from ..spec import PRESETS, ResNetSpec, preset
 from .cache import cached_trace
 from .sidebar import Selection, current
 from .text import lang, net_title, say_error, tr

@@ -9,17 +9,16 @@ from typing import Final
 import streamlit as st
 
 from ..errors import UserError
-from ..export import MIME, graph_bytes, layer_rows, table_csv, table_json
-from ..graph import FOLD_ABOVE, LEVELS, Level, block_runs, build_graph, node_count, should_fold
-from ..i18n import Lang
-from ..spec import ResNetSpec
-from ..trace import TraceReport
+from ..graph.draw import FOLD_ABOVE, LEVELS, Level, block_runs, node_count, should_fold
+from ..graph.export import MIME, graph_bytes, layer_rows, table_csv, table_json
+from ..nets.spec import ResNetSpec
+from ..nets.trace import TraceReport
 from .cache import cached_trace
-from .home import stage_table, totals_row
+from .net_views import draw_graph, stage_table, totals_row
 from .sidebar import usable
-from .text import lang, say_error, tr
+from .text import say_error, tr
 
-__all__ = ["MAX_DRAWN", "cached_dot", "draw_graph", "render_explorer", "resolve_fold", "stage_rows"]
+__all__ = ["MAX_DRAWN", "render_explorer", "resolve_fold", "stage_rows"]
 
 # A browser lays out a few thousand graphviz nodes slowly and the result cannot be read; above this the
 # graph is drawn folded whatever the fold setting says (ResNet-1202's layer graph has 3,600 nodes).
@@ -36,22 +35,9 @@ def resolve_fold(report: TraceReport, level: Level, choice: str) -> tuple[bool, 
     return choice == "on", False
 
 
-@st.cache_data(max_entries=64, show_spinner=False)
-def cached_dot(spec: ResNetSpec, input_size: tuple[int, int] | None, level: Level, fold: bool, lang: Lang) -> str:
-    """The graph's DOT source, keyed by the frozen spec, the input size, the level, folding and language."""
-    return build_graph(cached_trace(spec, input_size), level=level, fold=fold, lang=lang).source
-
-
 @st.cache_data(max_entries=16, show_spinner=False)
 def _rendered(dot: str, fmt: str) -> bytes:
     return graph_bytes(dot, fmt)
-
-
-def draw_graph(spec: ResNetSpec, input_size: tuple[int, int] | None, level: Level, fold: bool) -> str:
-    """Draw the graph in the page and return its DOT source."""
-    dot = cached_dot(spec, input_size, level, fold, lang())
-    st.graphviz_chart(dot, width="content")
-    return dot
 
 
 def stage_rows(report: TraceReport) -> list[dict[str, object]]:

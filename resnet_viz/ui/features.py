@@ -9,16 +9,16 @@ import threading
 import streamlit as st
 from PIL import Image
 
-from ..build import ResNet
-from ..data import CIFAR_MEAN, CIFAR_STD
 from ..errors import UserError
-from ..features import FeatureResult, capture, heat_overlay, to_png
-from ..gradcam import CamRecord, gradcam, tap_names
-from ..images import CROP_RATIO, IMAGENET_MEAN, IMAGENET_STD, Preprocessed, load_image, preprocess, resize_size
+from ..lab.data import CIFAR_MEAN, CIFAR_STD
 from ..lab.store import RunStore
-from ..samples import SAMPLES, sample_bytes
-from ..spec import ResNetSpec
-from ..weights import WeightsInfo, load_model, load_run, twin_of
+from ..nets.resnet import ResNet
+from ..nets.spec import ResNetSpec
+from ..vision.features import FeatureResult, capture, heat_overlay, to_png
+from ..vision.gradcam import CamRecord, gradcam, tap_names
+from ..vision.images import CROP_RATIO, IMAGENET_MEAN, IMAGENET_STD, Preprocessed, load_image, preprocess, resize_size
+from ..vision.samples import SAMPLES, sample_bytes
+from ..vision.weights import WeightsInfo, load_model, load_run, twin_of
 from .features_lab import LAB_SIZE, held_out_choice, lab_banner, pick_run
 from .features_views import grids, one_channel, overlays, show
 from .sidebar import usable

@@ -7,10 +7,10 @@ from typing import Final
 import streamlit as st
 from streamlit.delta_generator import DeltaGenerator
 
-from ..data import IMAGE_SIZE
+from ..lab.data import IMAGE_SIZE
 from ..lab.store import RunRecord, RunStore
-from ..samples import held_out_samples
-from ..spec import ResNetSpec
+from ..nets.spec import ResNetSpec
+from ..vision.samples import held_out_samples
 from . import lab
 from .insights import current_run
 from .text import net_title, tr

@@ -5,8 +5,8 @@ from __future__ import annotations
 import streamlit as st
 from streamlit.delta_generator import DeltaGenerator
 
-from ..features import FeatureResult, channel_image, mean_overlay, montage, to_png
-from ..images import Preprocessed
+from ..vision.features import FeatureResult, channel_image, mean_overlay, montage, to_png
+from ..vision.images import Preprocessed
 from .text import tr
 
 __all__ = ["grids", "one_channel", "overlays", "show"]

@@ -1,34 +1,28 @@
-"""The gradient-flow lab page: controls, one background runner per session, and live plots polled by a fragment."""
+"""The gradient-flow lab page: controls, Start / Stop, the runs in the store; the live view is in `gradients_live`."""
 
 from __future__ import annotations
 
-import json
-import math
 import re
 from typing import Any, Final
 
-import plotly.graph_objects as go
 import streamlit as st
 
-from ..build import pick_device
-from ..choices import parse_ints
 from ..config import data_root
-from ..data import DATASETS
 from ..errors import TrainingError, UserError
-from ..lab.config import NETS, NetName, RunConfig
+from ..lab.config import RunConfig
+from ..lab.data import DATASETS
 from ..lab.defaults import DEFAULT
-from ..lab.engine import MAX_RUNS, Engine
-from ..lab.export import metrics_csv, run_json
-from ..lab.history import NetHistory, SweepCurve, read_history, thinned
 from ..lab.reference import reference_for
-from ..lab.runs import LIVE_S, queue_info, start_run, stop_watching, watch_run
+from ..lab.runs import start_run, stop_watching
 from ..lab.store import ACTIVE, RunRecord, RunStore, StoreError
-from ..plots.gradients import curves_figure, ends_figure, heatmap_figure, profile_figure, records_at, sweep_figure
-from ..spec import PRESETS, ResNetSpec, cifar_spec, preset
+from ..nets.build import pick_device
+from ..nets.choices import parse_ints
+from ..nets.spec import PRESETS, ResNetSpec, cifar_spec, preset
 from . import lab
-from .text import lang, say_error, tr
+from .gradients_live import LEFT, RUN, SWEEP, live, watching
+from .text import say_error, tr
 
-__all__ = ["TRAINABLE", "explain", "render_gradients", "spec_from_controls"]
+__all__ = ["TRAINABLE", "render_gradients", "spec_from_controls"]
 
 # Presets trainable on a small machine at 32×32: everything up to the depth of preact-ResNet-164.
 MAX_TRAIN_DEPTH: Final = 164
@@ -37,10 +31,6 @@ TRAINABLE: Final = tuple(n for n in PRESETS if preset(n).depth <= MAX_TRAIN_DEPT
 # 2 cores shared with Chromium, one session trained at 0.49x the bare loop polling every 1 s and 0.72x every
 # 1.5 s, with the same longest gap between two visible steps (2.2 s, 2.1 s) (python -m benchmarks lab).
 POLL_S: Final = 1.5
-LOSS_WINDOW: Final = 20
-_RUN = "grad_run"  # the run this session looks at
-_SWEEP = "grad_sweep_runs"  # the runs of this session's depth sweep
-_LEFT = "_grad_left"  # runs this session pressed Stop on: shown, but no longer polled or watched
 
 DEFAULTS: Final[dict[str, Any]] = {
     "grad_mode": "pair",
@@ -84,53 +74,6 @@ def _sweep_depths(text: str) -> tuple[int, ...]:
     if not depths or any(d < 8 or (d - 2) % 6 or d > MAX_TRAIN_DEPTH for d in depths):
         raise TrainingError("grad_bad_depths", value=text)
     return depths
-
-
-def _fmt(x: float) -> str:
-    return f"{x:.3g}" if math.isfinite(x) else str(x)
-
-
-def explain(nets: dict[NetName, NetHistory], *, batch_norm: bool) -> list[str]:
-    """Sentences about what the latest numbers show, in the session's language."""
-    res, plain = nets["residual"], nets["plain"]
-    n = min(res.steps, plain.steps)
-    if n == 0:
-        return [tr("grad.say.paper")]
-    # the convolutions only: the classifier's gradient is large in any net and would mask the profile
-    r, p = res.norms[n - 1][:-1], plain.norms[n - 1][:-1]
-
-    def spread(row: tuple[float, ...]) -> float:
-        positive = [v for v in row if v > 0]
-        return max(positive) / min(positive) if positive else float("nan")
-
-    out = [
-        tr(
-            "grad.say.ratio",
-            step=n,
-            plain=plain.title,
-            residual=res.title,
-            plain_ratio=_fmt(p[0] / p[-1]) if p[-1] else "∞",
-            res_ratio=_fmt(r[0] / r[-1]) if r[-1] else "∞",
-            plain_spread=_fmt(spread(p)),
-            res_spread=_fmt(spread(r)),
-        )
-    ]
-    if batch_norm:
-        out.append(tr("grad.say.bn_seen" if spread(p) > 2 * spread(r) else "grad.say.bn_not_seen"))
-    else:
-        key = "grad.say.nobn_seen" if p[0] < 0.1 * r[0] else "grad.say.nobn_not_seen"
-        out.append(tr(key, plain_first=_fmt(p[0]), res_first=_fmt(r[0])))
-    w = min(LOSS_WINDOW, n)
-    out.append(
-        tr(
-            "grad.say.loss",
-            window=w,
-            plain_loss=_fmt(sum(plain.loss[n - w : n]) / w),
-            res_loss=_fmt(sum(res.loss[n - w : n]) / w),
-        )
-    )
-    out.append(tr("grad.say.paper"))
-    return out
 
 
 def _controls() -> None:
@@ -214,11 +157,11 @@ def _start(store: RunStore) -> None:
         return
     keep = bool(st.session_state["grad_keep"])
     ids = [start_run(store, eng, c, keep=keep, session=lab.session_id()) for c in configs]
-    st.session_state[_LEFT] = set()  # watching again
+    st.session_state[LEFT] = set()  # watching again
     if st.session_state["grad_mode"] == "sweep":
-        st.session_state[_SWEEP] = ids
+        st.session_state[SWEEP] = ids
     else:
-        st.session_state[_RUN] = ids[0]
+        st.session_state[RUN] = ids[0]
         st.query_params["run"] = ids[0]
     st.rerun()
 
@@ -230,8 +173,8 @@ def _buttons(store: RunStore, run: RunRecord | None) -> None:
     active = run is not None and run.status in ACTIVE
     if c[1].button(tr("grad.stop"), key="grad_stop", disabled=not active, icon=":material/stop:", width="stretch"):
         if run is not None:
-            left = st.session_state.setdefault(_LEFT, set())
-            for rid in [run.id, *st.session_state.get(_SWEEP, [])]:
+            left = st.session_state.setdefault(LEFT, set())
+            for rid in [run.id, *st.session_state.get(SWEEP, [])]:
                 stop_watching(store, rid, lab.session_id())
                 left.add(rid)  # this session no longer polls it, so it no longer counts as watching
         st.rerun()
@@ -239,15 +182,15 @@ def _buttons(store: RunStore, run: RunRecord | None) -> None:
 
 def _current(store: RunStore) -> RunRecord | None:
     """The run to show: the link's ``?run=``, else this session's, else the reference run of the defaults."""
-    wanted = st.query_params.get("run") or st.session_state.get(_RUN)
+    wanted = st.query_params.get("run") or st.session_state.get(RUN)
     if wanted:
         found = store.find(str(wanted))
         if found is None:
             say_error(StoreError("unknown_run", run=str(wanted)[:40]))
             st.query_params.pop("run", None)
-            st.session_state.pop(_RUN, None)
+            st.session_state.pop(RUN, None)
         else:
-            st.session_state[_RUN] = found.id
+            st.session_state[RUN] = found.id
             return found
     return reference_for(store, DEFAULT)
 
@@ -255,7 +198,7 @@ def _current(store: RunStore) -> RunRecord | None:
 def _open_picked() -> None:
     chosen = st.session_state.get("grad_pick")
     if isinstance(chosen, str) and re.fullmatch(r"[0-9a-f]{16}", chosen):
-        st.session_state[_RUN] = chosen
+        st.session_state[RUN] = chosen
         st.query_params["run"] = chosen
 
 
@@ -281,138 +224,6 @@ def _run_picker(store: RunStore, run: RunRecord | None) -> None:
     )  # fmt: skip
 
 
-def _histories(store: RunStore, rid: str) -> dict[NetName, NetHistory]:
-    """Both nets' histories, extended by what is new since this session last read them."""
-    cache: dict[str, dict[NetName, NetHistory]] = st.session_state.setdefault("_grad_hist", {})
-    known = cache.get(rid, {})
-    fresh = {net: read_history(store, rid, net, known.get(net)) for net in NETS}
-    cache.clear()  # keep only the run on screen
-    cache[rid] = fresh
-    return fresh
-
-
-def _progress(store: RunStore, run: RunRecord, step: int) -> None:
-    """Where the run is; ``step`` is the latest step both plotted histories hold, so caption and plots agree."""
-    status = tr(f"lab.status_{run.status}")
-    watchers = store.watchers(run.id, within=LIVE_S)
-    st.caption(tr("lab.progress", step=step, total=run.total, rate=run.rate, status=status, watchers=watchers))
-    st.progress(min(step / max(run.total, 1), 1.0))
-    q = queue_info(store, run.id, slots=MAX_RUNS)
-    if q is not None:
-        eta = "" if q.seconds_left is None else tr("lab.queued_eta", minutes=q.seconds_left / 60)
-        st.info(tr("lab.queued", position=q.position, eta=eta, slots=MAX_RUNS), icon=":material/hourglass_top:")
-    err = run.error()
-    if err is not None:
-        (st.warning if run.status == "stopped" else st.error)(err.message(lang()), icon="⚠️")
-    if run.reference:
-        st.info(tr("lab.reference"), icon=":material/school:")
-    elif run.status in ACTIVE:
-        st.caption(tr("lab.shared", run=run.id))
-
-
-def _chart(where: Any, fig: go.Figure, key: str) -> None:
-    """A live figure, drawn without Streamlit's theme: cheaper in the browser at every refresh (plots TEMPLATE)."""
-    where.plotly_chart(fig, key=key, width="stretch", theme=None)
-
-
-def _watching(rid: str) -> bool:
-    return rid not in st.session_state.get(_LEFT, set())
-
-
-def _pair_view(store: RunStore, eng: Engine | None, rid: str) -> bool:
-    """Draws the run; True while it is still training and this session watches it."""
-    run = watch_run(store, eng, rid, lab.session_id()) if _watching(rid) else store.get(rid)
-    nets = _histories(store, rid)
-    step = min(h.steps for h in nets.values())
-    _progress(store, run, step)
-    if step == 0:
-        st.info(tr("grad.loading"), icon=":material/hourglass_top:")
-        return run.status in ACTIVE
-    L = lang()
-    shown = {n: thinned(h) for n, h in nets.items()}
-    profiles = {h.title: records_at(h, step - 1) for h in nets.values()}
-    plain = {nets["plain"].title}
-    overlay = st.session_state.get("grad_overlay")
-    extra: list[NetHistory] = []
-    if overlay:
-        other = {n: read_history(store, str(overlay), n) for n in NETS}
-        for n, h in other.items():
-            label = tr("lab.overlaid", title=h.title, run=str(overlay)[:6])
-            profiles[label] = records_at(h, h.steps - 1) if h.steps else []
-            if n == "plain":
-                plain.add(label)
-            extra.append(thinned(h.__class__(**{**h.__dict__, "title": label})))
-    _chart(st, profile_figure(profiles, L, step=step, plain=plain), "grad_plot_profile")
-    st.markdown(f"**{tr('grad.heat_heading')}**")
-    cols = st.columns(len(NETS))
-    for col, h in zip(cols, shown.values()):
-        _chart(col, heatmap_figure(h, L), f"grad_plot_heat_{h.net}")
-    c1, c2 = st.columns(2)
-    _chart(c1, curves_figure([*shown.values(), *extra], L), "grad_plot_curves")
-    _chart(c2, ends_figure(list(shown.values()), L), "grad_plot_ends")
-    st.subheader(tr("grad.say.heading"))
-    for sentence in explain(nets, batch_norm=run.config.spec.batch_norm):
-        st.markdown(sentence)
-    # The files are made when a button is pressed (from the store, then complete), not on every refresh.
-    d = st.columns(3)
-    d[0].download_button(
-        tr("grad.download"), lambda: metrics_csv(_histories_of(store, rid)), file_name=f"run-{rid}.csv",
-        mime="text/csv", key="grad_download", icon=":material/download:", on_click="ignore",
-    )  # fmt: skip
-    d[1].download_button(
-        tr("lab.download_json"), lambda: json.dumps(run_json(store.get(rid), _histories_of(store, rid))),
-        file_name=f"run-{rid}.json", mime="application/json", key="grad_download_json",
-        icon=":material/download:", on_click="ignore",
-    )  # fmt: skip
-    d[2].markdown(f"[{tr('lab.link')}](?run={rid})")
-    return run.status in ACTIVE and _watching(rid)
-
-
-def _sweep_view(store: RunStore, eng: Engine | None, ids: list[str]) -> bool:
-    runs = [watch_run(store, eng, rid, lab.session_id()) if _watching(rid) else store.get(rid) for rid in ids]
-    done, total = sum(r.step for r in runs), sum(r.total for r in runs)
-    st.caption(tr("grad.sweep_progress", done=done, total=total, left="", status=tr(f"lab.status_{runs[0].status}")))
-    st.progress(min(done / max(total, 1), 1.0))
-    st.markdown(tr("grad.say.sweep_intro"))
-    curves = [
-        SweepCurve(r.config.spec.depth, net == "plain", h.title, h.loss)
-        for r in runs
-        for net, h in _histories_of(store, r.id).items()
-        if h.steps
-    ]
-    if curves:
-        _chart(st, sweep_figure(curves, lang()), "grad_plot_sweep")
-    else:
-        st.info(tr("grad.loading"), icon=":material/hourglass_top:")
-    return any(r.status in ACTIVE and _watching(r.id) for r in runs)
-
-
-def _histories_of(store: RunStore, rid: str) -> dict[NetName, NetHistory]:
-    return {net: read_history(store, rid, net) for net in NETS}
-
-
-def _live(store: RunStore) -> None:
-    eng = lab.engine() if _needs_engine(store) else None
-    sweep = st.session_state.get(_SWEEP) if st.session_state["grad_mode"] == "sweep" else None
-    rid = st.session_state.get(_RUN)
-    if sweep:
-        active = _sweep_view(store, eng, list(sweep))
-    elif rid:
-        active = _pair_view(store, eng, str(rid))
-    else:
-        st.info(tr("grad.press_start"), icon=":material/play_arrow:")
-        return
-    # when the run has ended, one full rerun redraws the buttons and stops the polling
-    if st.session_state.get("_grad_was_active") and not active:
-        st.session_state["_grad_was_active"] = False
-        st.rerun(scope="app")
-
-
-def _needs_engine(store: RunStore) -> bool:
-    ids = [*st.session_state.get(_SWEEP, []), st.session_state.get(_RUN)]
-    return any(r is not None and store.find(str(r)) is not None and store.status(str(r)) in ACTIVE for r in ids)
-
-
 def render_gradients() -> None:
     """The whole lab: title, controls, Start / Stop, the runs in the store, and the live view."""
     _init_state()
@@ -424,10 +235,10 @@ def render_gradients() -> None:
     _controls()
     run = _current(store)
     if run is not None:
-        st.session_state[_RUN] = run.id
+        st.session_state[RUN] = run.id
     _buttons(store, run)
     _run_picker(store, run)
-    active = run is not None and run.status in ACTIVE and _watching(run.id)
-    active = active or any(store.status(r) in ACTIVE for r in st.session_state.get(_SWEEP, []) if store.find(r))
+    active = run is not None and run.status in ACTIVE and watching(run.id)
+    active = active or any(store.status(r) in ACTIVE for r in st.session_state.get(SWEEP, []) if store.find(r))
     st.session_state["_grad_was_active"] = active
-    st.fragment(lambda: _live(store), run_every=POLL_S if active else None)()
+    st.fragment(lambda: live(store), run_every=POLL_S if active else None)()

@@ -6,23 +6,12 @@ import streamlit as st
 
 from ..errors import UserError
 from .cache import cached_trace
+from .net_views import draw_graph, stage_table, totals_row
 from .pages import PAGES
 from .sidebar import usable
 from .text import net_title, say_error, tr
 
-__all__ = ["render_home", "stage_table", "totals_row"]
-
-
-def totals_row(report_params: int, macs: int, depth: int, rf: tuple[int, int]) -> None:
-    c = st.columns(4)
-    c[0].metric(tr("metric.depth"), f"{depth}")
-    c[1].metric(tr("metric.params"), f"{report_params / 1e6:.2f} M", help=f"{report_params:,}")
-    c[2].metric(tr("metric.macs"), f"{macs / 1e9:.2f} G", help=f"{macs:,}")
-    c[3].metric(tr("metric.rf"), f"{rf[0]}×{rf[1]}")
-
-
-def stage_table(stages: list[dict[str, object]]) -> None:
-    st.dataframe(stages, hide_index=True, width="stretch")
+__all__ = ["render_home"]
 
 
 def render_home() -> None:
@@ -59,7 +48,5 @@ def render_home() -> None:
             st.page_link(path, label=tr(key), icon=icon, help=tr(key + "_blurb"))
             st.caption(tr(key + "_blurb"))
     with right:
-        from .explorer import draw_graph  # explorer imports this module's helpers; importing here keeps it one-way
-
         st.markdown(f"**{tr('explorer.home_graph')}**")
         draw_graph(sel.spec, sel.input_size, "block", True)

@@ -10,12 +10,12 @@ from typing import Any
 
 import streamlit as st
 
-from ..build import pick_device
-from ..choices import make_spec, parse_ints
 from ..errors import InputError, UserError
 from ..i18n import LANGS, Lang, t
-from ..spec import PRESETS, ResNetSpec, preset
-from ..trace import normalize_size
+from ..nets.build import pick_device
+from ..nets.choices import make_spec, parse_ints
+from ..nets.spec import PRESETS, ResNetSpec, preset
+from ..nets.trace import normalize_size
 from .text import lang, net_title, say_error, tr
 
 __all__ = ["DEFAULTS", "Selection", "current", "init_state", "language_picker", "sidebar", "usable"]

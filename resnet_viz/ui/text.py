@@ -6,7 +6,7 @@ import streamlit as st
 
 from ..errors import UserError
 from ..i18n import DEFAULT_LANG, LANGS, Lang, t
-from ..spec import ResNetSpec
+from ..nets.spec import ResNetSpec
 
 __all__ = ["lang", "net_title", "say_error", "tr"]
 

@@ -7,7 +7,7 @@ from typing import Final
 import streamlit as st
 
 from ..i18n import LANGS, Lang, t
-from ..tour import CHAPTERS, Chapter, chapter_index
+from ..tour.chapters import CHAPTERS, Chapter, chapter_index
 from .text import lang, tr
 from .tour_views import VIEWS
 

@@ -14,7 +14,7 @@ from ..lab.insights.kinds import DEFAULTS, Kind
 from ..lab.insights.record import Record
 from ..lab.store import RunRecord
 from ..plots import insights as plots
-from ..tour import LESION_K, landscape_facts, lesion_facts, reference_insight
+from ..tour.facts import LESION_K, landscape_facts, lesion_facts, reference_insight
 from . import lab
 from .text import lang, tr
 

@@ -11,9 +11,9 @@ import plotly.graph_objects as go
 import streamlit as st
 from PIL import Image
 
-from ..build import ResNet
-from ..compare import compare
-from ..densenet import (
+from ..graph.draw import build_graph
+from ..nets.compare import compare
+from ..nets.densenet import (
     DENSENET121,
     DenseConfig,
     GrowthStep,
@@ -24,14 +24,14 @@ from ..densenet import (
     stage_growth,
     trace_densenet,
 )
-from ..features import capture, heat_overlay, mean_overlay, montage
-from ..gradcam import gradcam
-from ..graph import build_graph
-from ..images import load_image, preprocess
-from ..samples import SAMPLES, sample_bytes
-from ..spec import preset
-from ..trace import TraceReport
-from ..weights import WeightsInfo, load_model
+from ..nets.resnet import ResNet
+from ..nets.spec import preset
+from ..nets.trace import TraceReport
+from ..vision.features import capture, heat_overlay, mean_overlay, montage
+from ..vision.gradcam import gradcam
+from ..vision.images import load_image, preprocess
+from ..vision.samples import SAMPLES, sample_bytes
+from ..vision.weights import WeightsInfo, load_model
 from .cache import cached_trace
 from .compare import table_frame
 from .text import lang, tr

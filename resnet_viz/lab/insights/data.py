@@ -6,7 +6,7 @@ from typing import Final
 
 from torch import Tensor
 
-from ...data import synthetic
+from ..data import synthetic
 
 __all__ = ["HELD_OUT_POOL", "HELD_OUT_SEED", "held_out"]
 

@@ -11,7 +11,7 @@ from typing import Any, Final, Literal
 import torch
 from torch import Tensor, nn
 
-from ...trace import trace_module
+from ...nets.trace import trace_module
 from .evaluate import Progress, device_of, eval_mode, inputs_for, report
 from .record import Record
 

@@ -22,8 +22,9 @@ from typing import Any, Final
 import torch
 from torch import nn
 
-from ...build import build, seeded
 from ...errors import UserError
+from ...nets.build import build
+from ...nets.resnet import seeded
 from ..config import NETS, NetName
 from ..store import RunStore
 from ..train import load_final

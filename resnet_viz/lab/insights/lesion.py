@@ -14,7 +14,7 @@ from typing import Any, Final
 import torch
 from torch import Tensor, nn
 
-from ...blocks import Block
+from ...nets.blocks import Block
 from .evaluate import BATCH_SIZE, Progress, Score, eval_mode, evaluate, inputs_for, report
 from .record import Record
 

@@ -20,13 +20,14 @@ from urllib.parse import urlparse
 import torch
 from torch import Tensor
 
-from .build import ResNet, build, seeded
-from .data import load_dataset
-from .errors import InputError
-from .lab.config import NETS
-from .lab.store import RunStore
-from .lab.train import load_final
-from .spec import TORCHVISION_PRESETS, ResNetSpec, preset
+from ..errors import InputError
+from ..lab.config import NETS
+from ..lab.data import load_dataset
+from ..lab.store import RunStore
+from ..lab.train import load_final
+from ..nets.build import build
+from ..nets.resnet import ResNet, seeded
+from ..nets.spec import TORCHVISION_PRESETS, ResNetSpec, preset
 
 __all__ = [
     "CHECKPOINT_SUFFIXES",

@@ -20,8 +20,9 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 from torch.overrides import TorchFunctionMode
 
+from ..errors import InputError
 from .blocks import PadShortcut
-from .errors import InputError
+from .resnet import ResNet
 from .spec import ResNetSpec, spec_from
 
 __all__ = [
@@ -144,8 +145,6 @@ def normalize_size(size: int | Iterable[int] | None, default: int) -> Pair:
 
 def trace(arch_or_spec: str | ResNetSpec, *, input_size: int | Iterable[int] | None = None) -> TraceReport:
     """Trace a ResNet (preset name or spec) at ``input_size`` (default 224, or 32 for CIFAR nets)."""
-    from .build import ResNet  # build.py imports trace lazily; this keeps the import graph one-way
-
     spec = spec_from(arch_or_spec)
     h, w = normalize_size(input_size, 224 if spec.stem == "imagenet" else 32)
     if min(h, w) < spec.total_stride:

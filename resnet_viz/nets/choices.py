@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Literal
 
-from .errors import InputError
+from ..errors import InputError
 from .spec import BlockType, ResNetSpec, cifar_spec, imagenet_spec, preset
 
 __all__ = ["Family", "default_widths", "make_spec", "parse_ints"]

@@ -11,8 +11,8 @@ import numpy as np
 import torch
 from PIL import Image
 
-from .data import CIFAR_MEAN, CIFAR_STD, synthetic
-from .errors import InputError
+from ..errors import InputError
+from ..lab.data import CIFAR_MEAN, CIFAR_STD, synthetic
 
 __all__ = ["HELD_OUT_SHOWN", "SAMPLES", "held_out_samples", "sample_bytes", "shapes_picture"]
 
@@ -57,7 +57,7 @@ def held_out_samples(n: int = HELD_OUT_SHOWN) -> list[tuple[bytes, str]]:
     that normalises the picture with CIFAR_MEAN and CIFAR_STD gives the net the tensor it would see in
     training, up to 8-bit rounding and the few values beyond the 0-255 range.
     """
-    from .lab.insights.data import held_out  # lazily: the insights package is heavy, and only this needs it
+    from ..lab.insights.data import held_out  # lazily: the insights package is heavy, and only this needs it
 
     images, labels = held_out(n)  # (n, 3, 32, 32) normalised, (n,)
     classes = synthetic(1).classes  # the class names do not depend on the draw

@@ -9,8 +9,8 @@ from typing import Final, Literal, get_args
 
 import graphviz
 
-from .errors import InputError
-from .trace import LayerRecord, TraceReport
+from ..errors import InputError
+from ..nets.trace import LayerRecord, TraceReport
 
 __all__ = [
     "FORMATS",

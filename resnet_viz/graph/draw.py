@@ -9,9 +9,9 @@ from typing import Final, Literal, get_args
 
 import graphviz
 
-from .errors import InputError
-from .i18n import DEFAULT_LANG, Lang, t
-from .trace import BlockRecord, LayerRecord, TraceReport
+from ..errors import InputError
+from ..i18n import DEFAULT_LANG, Lang, t
+from ..nets.trace import BlockRecord, LayerRecord, TraceReport
 
 __all__ = [
     "FOLD_ABOVE",

@@ -1,21 +1,18 @@
-"""Build any ResNet (or its plain twin) from a spec, on the best device, after checking it fits."""
+"""The ResNet module (stem, stages of blocks, head) for any spec, and seeded construction; names match torchvision."""
 
 from __future__ import annotations
 
 import contextlib
-import os
 import threading
 from collections.abc import Iterator
-from dataclasses import dataclass
 
 import torch
 from torch import Tensor, nn
 
 from .blocks import Block, BlockConfig, Conv2d, Linear, block_class, conv3x3, norm, zero_last
-from .errors import ResourceError
-from .spec import ResNetSpec, spec_from
+from .spec import ResNetSpec
 
-__all__ = ["MemoryEstimate", "ResNet", "available_memory", "build", "estimate_memory", "pick_device", "seeded"]
+__all__ = ["ResNet", "seeded"]
 
 _SEED_LOCK = threading.Lock()
 
@@ -32,9 +29,6 @@ def seeded(seed: int) -> Iterator[None]:
     with _SEED_LOCK, torch.random.fork_rng(devices=[]):
         torch.manual_seed(seed)
         yield
-
-
-BYTES_PER_FLOAT = 4
 
 
 class ResNet(nn.Module):
@@ -113,92 +107,3 @@ class ResNet(nn.Module):
         x = self.forward_features(x)  # (N, C, h, w)
         x = torch.flatten(self.avgpool(x), 1)  # (N, C)
         return self.fc(x)  # (N, num_classes)
-
-
-def pick_device(preferred: str | None = None) -> torch.device:
-    """CUDA when present, then Apple MPS, else CPU; ``preferred`` (or $RESNET_VIZ_DEVICE) overrides."""
-    choice = preferred or os.environ.get("RESNET_VIZ_DEVICE")
-    if choice:
-        return torch.device(choice)
-    if torch.cuda.is_available():
-        return torch.device("cuda")
-    if getattr(torch.backends, "mps", None) is not None and torch.backends.mps.is_available():
-        return torch.device("mps")
-    return torch.device("cpu")
-
-
-@dataclass(frozen=True)
-class MemoryEstimate:
-    weight_bytes: int
-    activation_bytes: int  # forward activations kept for backward, for the batch
-    available_bytes: int | None
-    device: str
-
-    @property
-    def total_bytes(self) -> int:
-        return self.weight_bytes + self.activation_bytes
-
-    @property
-    def fits(self) -> bool:
-        return self.available_bytes is None or self.total_bytes <= 0.9 * self.available_bytes
-
-
-def available_memory(device: torch.device) -> int | None:
-    """Free bytes on ``device``, or None when it cannot be told."""
-    if device.type == "cuda":
-        free, _ = torch.cuda.mem_get_info(device)
-        return int(free)
-    if device.type == "cpu":
-        try:
-            return os.sysconf("SC_AVPHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
-        except (ValueError, OSError):
-            return None
-    return None
-
-
-def estimate_memory(
-    spec: ResNetSpec, *, device: torch.device, input_size: tuple[int, int] | None = None, batch_size: int = 1
-) -> MemoryEstimate:
-    """Weights from the spec, activations from the meta-device trace: nothing is allocated."""
-    from .trace import trace  # trace builds on the meta device through this module
-
-    report = trace(spec, input_size=input_size)
-    return MemoryEstimate(
-        weight_bytes=(report.totals.params + report.totals.buffers) * BYTES_PER_FLOAT,
-        activation_bytes=report.totals.activation_bytes * batch_size,
-        available_bytes=available_memory(device),
-        device=str(device),
-    )
-
-
-def build(
-    arch_or_spec: str | ResNetSpec,
-    *,
-    device: str | torch.device | None = None,
-    input_size: tuple[int, int] | None = None,
-    batch_size: int = 1,
-    **overrides: object,
-) -> ResNet:
-    """The net named by a preset or spec (``overrides`` change spec fields), built on ``device``.
-
-    The default device is :func:`pick_device`'s. Before anything is allocated the weights and the
-    activations for ``batch_size`` inputs of ``input_size`` are estimated; what will not fit is refused.
-    """
-    spec = spec_from(arch_or_spec, **overrides)
-    dev = torch.device(device) if device is not None else pick_device()
-    if dev.type != "meta":
-        est = estimate_memory(spec, device=dev, input_size=input_size, batch_size=batch_size)
-        if not est.fits:
-            raise ResourceError(
-                "too_big",
-                name=spec.title,
-                need=_gib(est.total_bytes),
-                have=_gib(est.available_bytes or 0),
-                device=est.device,
-            )
-    with dev:
-        return ResNet(spec)
-
-
-def _gib(n: int) -> str:
-    return f"{n / 2**30:.1f} GiB"

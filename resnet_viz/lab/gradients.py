@@ -11,8 +11,9 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from .build import build, seeded
-from .spec import ResNetSpec
+from ..nets.build import build
+from ..nets.resnet import seeded
+from ..nets.spec import ResNetSpec
 
 __all__ = [
     "LayerNorm",

@@ -13,8 +13,8 @@ import torch
 from torch import Tensor
 from torchvision.datasets import CIFAR10
 
-from .config import data_root, resolve_data_path
-from .errors import InputError
+from ..config import data_root, resolve_data_path
+from ..errors import InputError
 
 __all__ = [
     "CIFAR_MEAN",

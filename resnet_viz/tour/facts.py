@@ -1,8 +1,7 @@
-"""The guided tour as data: its chapters, and the numbers each chapter's text quotes, computed by the app.
+"""The numbers each chapter of the guided tour quotes, computed by the app.
 
-A chapter is a record (key, view kind, number of questions); its words live in ``locales/*/tour.toml``
-under ``tour.<key>.*``. The ``*_facts`` functions return plain records whose fields fill the text's
-placeholders, so every number a student reads comes from the tracer, not from a typed-in constant.
+The ``*_facts`` functions return plain records whose fields fill the text's placeholders, so every number a
+student reads comes from the tracer or the lab's stored runs, not from a typed-in constant.
 """
 
 from __future__ import annotations
@@ -10,30 +9,28 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Final, Literal
 
-from .lab.config import RunConfig
-from .lab.defaults import DEFAULT, REFERENCE_DEPTHS
-from .lab.history import SweepCurve, read_history
-from .lab.insights.kinds import Kind
-from .lab.insights.landscape import Landscape
-from .lab.insights.lesion import Lesions
-from .lab.insights.readings import LesionSummary, lesion_summary
-from .lab.insights.record import Record
-from .lab.insights.service import cached
-from .lab.store import RunRecord, RunStore
-from .spec import IMAGENET_LAYERS, ResNetSpec, preset
-from .trace import BlockRecord, TraceReport, trace
+from ..lab.config import RunConfig
+from ..lab.defaults import DEFAULT, REFERENCE_DEPTHS
+from ..lab.history import SweepCurve, read_history
+from ..lab.insights.kinds import Kind
+from ..lab.insights.landscape import Landscape
+from ..lab.insights.lesion import Lesions
+from ..lab.insights.readings import LesionSummary, lesion_summary
+from ..lab.insights.record import Record
+from ..lab.insights.service import cached
+from ..lab.store import RunRecord, RunStore
+from ..nets.spec import IMAGENET_LAYERS, ResNetSpec, preset
+from ..nets.trace import BlockRecord, TraceReport, trace
 
 __all__ = [
     "BASIC_DEMO",
     "BOTTLENECK_DEMO",
-    "CHAPTERS",
     "END_WINDOW",
     "LESION_K",
     "PAPER_GFLOPS",
     "SMOOTH",
     "WIDE_BASIC_DEMO",
     "BlockFacts",
-    "Chapter",
     "FamilyRow",
     "LandscapeFacts",
     "LesionFacts",
@@ -41,9 +38,7 @@ __all__ = [
     "ShortcutRow",
     "SurfaceFacts",
     "SweepEnd",
-    "ViewKind",
     "block_facts",
-    "chapter_index",
     "family_rows",
     "landscape_facts",
     "lesion_facts",
@@ -56,42 +51,8 @@ __all__ = [
     "v1_vs_v15",
 ]
 
-ViewKind = Literal[
-    "depth_sweep", "blocks", "shortcuts", "gradients", "landscape", "lesion", "family", "features", "dense"
-]
-
-
-@dataclass(frozen=True)
-class Chapter:
-    """One stop of the tour: ``key`` is its URL value (``?chapter=key``) and its prefix in the locale files."""
-
-    key: str
-    view: ViewKind
-    questions: int  # the text has tour.<key>.q1 .. q<questions>
-
-
-CHAPTERS: Final[tuple[Chapter, ...]] = (
-    Chapter("degradation", "depth_sweep", 2),
-    Chapter("block", "blocks", 2),
-    Chapter("shortcuts", "shortcuts", 2),
-    Chapter("gradients", "gradients", 2),
-    Chapter("landscape", "landscape", 2),
-    Chapter("ensembles", "lesion", 2),
-    Chapter("family", "family", 2),
-    Chapter("features", "features", 2),
-    Chapter("dense", "dense", 2),
-)
-
 # He et al. 2015, Table 1, last row: FLOPs (they count multiply-adds) of the ImageNet nets, in 1e9.
 PAPER_GFLOPS: Final[dict[int, float]] = {18: 1.8, 34: 3.6, 50: 3.8, 101: 7.6, 152: 11.3}
-
-
-def chapter_index(key: str | None) -> int:
-    """The position of the chapter ``key``; 0 (the first) for None or an unknown key."""
-    for i, ch in enumerate(CHAPTERS):
-        if ch.key == key:
-            return i
-    return 0
 
 
 # -- chapter 2: the residual block ------------------------------------------------------------------

@@ -6,7 +6,7 @@ import dataclasses
 from dataclasses import dataclass
 from typing import Final, Literal, get_args
 
-from .errors import SpecError
+from ..errors import SpecError
 
 __all__ = [
     "IMAGENET_LAYERS",

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from .i18n import DEFAULT_LANG, Lang, t
+from ..i18n import DEFAULT_LANG, Lang, t
 from .trace import LayerRecord, TraceReport
 
 __all__ = ["CompareRow", "CompareTable", "NetPoint", "compare", "stage_recipe"]

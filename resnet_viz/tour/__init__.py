@@ -1,0 +1,1 @@
+"""The guided tour: its chapters, and the facts each quotes from records."""

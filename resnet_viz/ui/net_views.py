@@ -1,0 +1,38 @@
+"""Views of one net that several pages draw: its totals, a table of its stages, and its graph."""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from ..graph.draw import Level, build_graph
+from ..i18n import Lang
+from ..nets.spec import ResNetSpec
+from .cache import cached_trace
+from .text import lang, tr
+
+__all__ = ["cached_dot", "draw_graph", "stage_table", "totals_row"]
+
+
+def totals_row(report_params: int, macs: int, depth: int, rf: tuple[int, int]) -> None:
+    c = st.columns(4)
+    c[0].metric(tr("metric.depth"), f"{depth}")
+    c[1].metric(tr("metric.params"), f"{report_params / 1e6:.2f} M", help=f"{report_params:,}")
+    c[2].metric(tr("metric.macs"), f"{macs / 1e9:.2f} G", help=f"{macs:,}")
+    c[3].metric(tr("metric.rf"), f"{rf[0]}×{rf[1]}")
+
+
+def stage_table(stages: list[dict[str, object]]) -> None:
+    st.dataframe(stages, hide_index=True, width="stretch")
+
+
+@st.cache_data(max_entries=64, show_spinner=False)
+def cached_dot(spec: ResNetSpec, input_size: tuple[int, int] | None, level: Level, fold: bool, lang: Lang) -> str:
+    """The graph's DOT source, keyed by the frozen spec, the input size, the level, folding and language."""
+    return build_graph(cached_trace(spec, input_size), level=level, fold=fold, lang=lang).source
+
+
+def draw_graph(spec: ResNetSpec, input_size: tuple[int, int] | None, level: Level, fold: bool) -> str:
+    """Draw the graph in the page and return its DOT source."""
+    dot = cached_dot(spec, input_size, level, fold, lang())
+    st.graphviz_chart(dot, width="content")
+    return dot

@@ -1,0 +1,1 @@
+"""Images and what a net sees in them: loading, preprocessing, activations, Grad-CAM, weights, samples."""
