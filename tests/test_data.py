@@ -123,4 +123,4 @@ def test_data_root_from_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> 
     monkeypatch.setenv("RESNET_VIZ_DATA_ROOT", str(tmp_path))
     assert data_root() == tmp_path.resolve()
     monkeypatch.delenv("RESNET_VIZ_DATA_ROOT")
-    assert data_root() == Path(data_mod.__file__).resolve().parents[1] / "data"
+    assert data_root() == Path(data_mod.__file__).resolve().parents[2] / "data"

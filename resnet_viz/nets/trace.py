@@ -23,6 +23,7 @@ from torch.overrides import TorchFunctionMode
 from ..errors import InputError
 from .blocks import PadShortcut
 from .resnet import ResNet
+from .sizes import MAX_INPUT, normalize_size
 from .spec import ResNetSpec, spec_from
 
 __all__ = [
@@ -37,7 +38,6 @@ __all__ = [
     "trace_module",
 ]
 
-MAX_INPUT = 16384  # pixels per side; meta tensors make even this free, the bound stops typos
 Pair = tuple[int, int]
 ShortcutKind = Literal["identity", "projection", "pad", "none", "concat"]
 _STAGE = re.compile(r"^(layer|denseblock|transition)\d+$")
@@ -122,25 +122,6 @@ class TraceReport:
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
-
-
-def normalize_size(size: int | Iterable[int] | None, default: int) -> Pair:
-    """(H, W) from an int, a pair or None; a size outside 1..MAX_INPUT is refused."""
-    if size is None:
-        h = w = default
-    elif isinstance(size, int):
-        h = w = size
-    else:
-        parts = tuple(size)
-        if len(parts) == 1:
-            parts = parts * 2
-        if len(parts) != 2:
-            raise InputError("bad_size", size=parts, limit=MAX_INPUT)
-        h, w = parts
-    for v in (h, w):
-        if isinstance(v, bool) or not isinstance(v, int) or not 1 <= v <= MAX_INPUT:
-            raise InputError("bad_size", size=v, limit=MAX_INPUT)
-    return (h, w)
 
 
 def trace(arch_or_spec: str | ResNetSpec, *, input_size: int | Iterable[int] | None = None) -> TraceReport:

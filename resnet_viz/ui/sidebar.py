@@ -12,10 +12,9 @@ import streamlit as st
 
 from ..errors import InputError, UserError
 from ..i18n import LANGS, Lang, t
-from ..nets.build import pick_device
 from ..nets.choices import make_spec, parse_ints
+from ..nets.sizes import normalize_size
 from ..nets.spec import PRESETS, ResNetSpec, preset
-from ..nets.trace import normalize_size
 from .text import lang, net_title, say_error, tr
 
 __all__ = ["DEFAULTS", "Selection", "current", "init_state", "language_picker", "sidebar", "usable"]
@@ -222,6 +221,9 @@ def sidebar() -> Selection:
         placeholder=tr("sidebar.input_size_auto"),
         help=tr("sidebar.input_size_help"),
     )
+    # torch is imported here, after `st.navigation` has drawn the app's own menu, not when the app starts.
+    from ..nets.build import pick_device
+
     device = str(pick_device())
     spec: ResNetSpec | None = None
     size: tuple[int, int] | None = None

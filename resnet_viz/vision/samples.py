@@ -16,7 +16,7 @@ from ..lab.data import CIFAR_MEAN, CIFAR_STD, synthetic
 
 __all__ = ["HELD_OUT_SHOWN", "SAMPLES", "held_out_samples", "sample_bytes", "shapes_picture"]
 
-_ASSETS: Final = Path(__file__).parent / "assets"
+_ASSETS: Final = Path(__file__).resolve().parents[1] / "assets"
 # name -> shipped file (None: generated). Sources and licences: assets/README.md.
 SAMPLES: Final[dict[str, str | None]] = {"cat": "chelsea.jpg", "coffee": "coffee.jpg", "shapes": None}
 HELD_OUT_SHOWN: Final = 20  # the first images of the lab's held-out draw, two per class on average
