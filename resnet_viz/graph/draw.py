@@ -12,6 +12,7 @@ import graphviz
 from ..errors import InputError
 from ..i18n import DEFAULT_LANG, Lang, t
 from ..nets.trace import BlockRecord, LayerRecord, TraceReport
+from .units import human, shape_text
 
 __all__ = [
     "FOLD_ABOVE",
@@ -40,19 +41,6 @@ _SHORTCUT_STYLE: Final = {
     "projection": {"color": "#1864ab", "fontcolor": "#1864ab", "style": "bold", "penwidth": "2"},
     "pad": {"color": "#c2255c", "fontcolor": "#c2255c", "style": "dotted", "penwidth": "2"},
 }
-
-
-def shape_text(shape: Sequence[int]) -> str:
-    """(256, 56, 56) -> "256×56×56"."""
-    return "×".join(map(str, shape))
-
-
-def human(n: int) -> str:
-    """25557032 -> "25.6 M"; three significant digits, SI prefixes."""
-    for div, unit in ((1e9, "G"), (1e6, "M"), (1e3, "K")):
-        if abs(n) >= div:
-            return f"{n / div:.3g} {unit}"
-    return str(n)
 
 
 def check_level(level: str) -> Level:

@@ -70,6 +70,7 @@ class LayerRecord:
     rf: Pair  # receptive field (H, W) in input pixels
     jump: Pair  # distance in input pixels between neighbouring outputs (the total stride)
     activation_bytes: int  # this layer's output, float32, one image
+    padding: Pair | None = None  # zero padding (H, W) of a convolution or pooling window
 
 
 @dataclass(frozen=True)
@@ -215,6 +216,16 @@ def _macs(module: nn.Module, out_shape: tuple[int, ...]) -> int:
     return 0
 
 
+def _padding(module: nn.Module) -> Pair | None:
+    """A window's zero padding as (H, W); None where the module sets none (adaptive pooling) or pads by name."""
+    pad = getattr(module, "padding", None)
+    if isinstance(pad, int):
+        return (pad, pad)
+    if isinstance(pad, tuple) and len(pad) == 2 and all(isinstance(v, int) for v in pad):
+        return (pad[0], pad[1])
+    return None
+
+
 def _shortcut_kind(block: nn.Module) -> ShortcutKind:
     if type(block).__name__ == "_DenseLayer":
         return "concat"
@@ -282,6 +293,7 @@ def trace_module(
                 rf=rf,
                 jump=jump,
                 activation_bytes=output.numel() * output.element_size(),
+                padding=_padding(module) if kernel is not None else None,
             )
         )
 

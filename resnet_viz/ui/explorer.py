@@ -1,38 +1,23 @@
-"""The architecture explorer: the graph at three levels (optionally beside its plain twin), the layer table,
-the side outputs and the exports."""
+"""The architecture explorer: the interactive graph (optionally beside its plain twin), the layer table,
+the side outputs and the exports of what is open."""
 
 from __future__ import annotations
 
 import functools
-from typing import Final
 
 import streamlit as st
 
 from ..errors import UserError
-from ..graph.draw import FOLD_ABOVE, LEVELS, Level, block_runs, node_count, should_fold
+from ..graph.dot import view_dot
 from ..graph.export import MIME, graph_bytes, layer_rows, table_csv, table_json
-from ..nets.spec import ResNetSpec
 from ..nets.trace import TraceReport
 from .cache import cached_trace
-from .net_views import draw_graph, stage_table, totals_row
+from .graph_view import net_graph
+from .net_views import stage_table, totals_row
 from .sidebar import usable
-from .text import say_error, tr
+from .text import lang, say_error, tr
 
-__all__ = ["MAX_DRAWN", "render_explorer", "resolve_fold", "stage_rows"]
-
-# A browser lays out a few thousand graphviz nodes slowly and the result cannot be read; above this the
-# graph is drawn folded whatever the fold setting says (ResNet-1202's layer graph has 3,600 nodes).
-MAX_DRAWN: Final = 1500
-FOLD_CHOICES: Final = ("auto", "on", "off")
-
-
-def resolve_fold(report: TraceReport, level: Level, choice: str) -> tuple[bool, bool]:
-    """(fold, forced): the fold setting applied, and whether the graph was too big to draw unfolded."""
-    if choice == "auto":
-        return should_fold(report, level), False
-    if choice == "off" and level != "stage" and node_count(report, level, fold=False) > MAX_DRAWN:
-        return True, True
-    return choice == "on", False
+__all__ = ["render_explorer", "stage_rows"]
 
 
 @st.cache_data(max_entries=16, show_spinner=False)
@@ -51,28 +36,6 @@ def stage_rows(report: TraceReport) -> list[dict[str, object]]:
         }
         for s in report.stages
     ]
-
-
-def _controls() -> tuple[Level, str, bool]:
-    c = st.columns([2, 2, 3])
-    level = c[0].radio(
-        tr("explorer.level"),
-        LEVELS,
-        index=1,
-        key="explorer_level",
-        horizontal=True,
-        format_func=lambda v: tr(f"explorer.level_{v}"),
-    )
-    fold = c[1].radio(
-        tr("explorer.fold"),
-        FOLD_CHOICES,
-        key="explorer_fold",
-        horizontal=True,
-        format_func=lambda v: tr(f"explorer.fold_{v}"),
-        help=tr("explorer.fold_help", limit=FOLD_ABOVE),
-    )
-    twin = c[2].checkbox(tr("explorer.twin"), key="explorer_twin", help=tr("explorer.twin_help"))
-    return level, fold, twin
 
 
 def _exports(report: TraceReport, dot: str, stage: str | None) -> None:
@@ -142,31 +105,15 @@ def render_explorer() -> None:
     sel = usable()
     if sel is None or sel.spec is None:
         return
-    level, fold_choice, twin = _controls()
+    twin = st.toggle(tr("explorer.twin"), key="explorer_twin", help=tr("explorer.twin_help"))
     try:
         report = cached_trace(sel.spec, sel.input_size)
-        twin_report = cached_trace(sel.spec.twin(), sel.input_size) if twin else None
     except UserError as e:
         say_error(e)
         return
     totals_row(report.totals.params, report.totals.macs, report.depth, report.stages[-1].rf)
-    fold, forced = resolve_fold(report, level, fold_choice)
-    if forced:
-        st.info(tr("explorer.too_big", nodes=node_count(report, level, fold=False), limit=MAX_DRAWN))
-    elif fold and level != "stage":
-        runs = sum(1 for r in block_runs(report, fold=True) if r.count > 1)
-        st.caption(tr("explorer.folded_note", runs=runs))
-    if twin_report is not None:
-        specs = sorted((sel.spec, sel.spec.twin()), key=lambda s: s.plain)  # residual left, plain right
-        dots: dict[ResNetSpec, str] = {}
-        for col, spec in zip(st.columns(2), specs):
-            with col:
-                st.markdown(f"**{tr('explorer.plain_heading' if spec.plain else 'explorer.residual_heading')}**")
-                dots[spec] = draw_graph(spec, sel.input_size, level, fold)
-        dot = dots[sel.spec]
-    else:
-        dot = draw_graph(sel.spec, sel.input_size, level, fold)
+    drawn = net_graph(sel.spec, sel.input_size, key="explorer_graph", start="block", twin=twin)
     stage = _layer_table(report)
-    _exports(report, dot, stage)
+    _exports(report, view_dot(drawn, lang=lang()), stage)
     st.subheader(tr("explorer.side_heading"))
     stage_table(stage_rows(report))

@@ -6,7 +6,8 @@ import streamlit as st
 
 from ..errors import UserError
 from .cache import cached_trace
-from .net_views import draw_graph, stage_table, totals_row
+from .graph_view import net_graph
+from .net_views import stage_table, totals_row
 from .pages import PAGES
 from .sidebar import usable
 from .text import net_title, say_error, tr
@@ -49,4 +50,4 @@ def render_home() -> None:
             st.caption(tr(key + "_blurb"))
     with right:
         st.markdown(f"**{tr('explorer.home_graph')}**")
-        draw_graph(sel.spec, sel.input_size, "block", True)
+        net_graph(sel.spec, sel.input_size, key="home_graph", start="stage", details_panel=False)

@@ -1,0 +1,259 @@
+"""A laid-out view as ECharts options: a graph series at graphviz's positions, hover text for every node and
+edge, frames around open groups, and nodes coloured by an overlay. Plain data, no JavaScript: hover, pan
+and zoom happen in the browser without a rerun.
+"""
+
+from __future__ import annotations
+
+import html
+import itertools
+import math
+from collections.abc import Collection, Mapping
+from dataclasses import dataclass
+from typing import Any, Final
+
+from ..i18n import DEFAULT_LANG, Lang, t
+from .colors import ramp
+from .layout import Cluster, Layout, LEdge, LNode
+from .model import Hierarchy, Node
+from .overlay import Overlay
+from .units import human, human_bytes, shape_text
+
+__all__ = ["HEIGHT_PX", "Focus", "options"]
+
+HEIGHT_PX: Final = 720  # the chart's height in the page
+READABLE: Final = 1.0  # pixels per graphviz point: labels (11 px) fit their boxes (laid out for 11 pt)
+MAX_WIDTH_PX: Final = 1400
+_EDGE_COLOR: Final = {"main": "#495057", "identity": "#2b8a3e", "projection": "#1864ab", "pad": "#c2255c"}
+_EDGE_TYPE: Final = {"main": "solid", "identity": "dashed", "projection": "solid", "pad": "dotted"}
+_EDGE_WIDTH: Final = {"main": 1.2, "identity": 1.6, "projection": 2.2, "pad": 2.0}
+SELECTED: Final = "#e8590c"
+MATCH: Final = "#f59f00"
+
+
+@dataclass(frozen=True)
+class Focus:
+    """What the view centres on, and how close."""
+
+    node: str | None  # a drawn node id; None: the top of the net
+    fit: bool = False  # the whole net on screen
+
+
+def _esc(s: object) -> str:
+    return html.escape(str(s), quote=True)
+
+
+def _scale(layout: Layout) -> float:
+    """Pixels per point at zoom 1: the whole layout fits the chart's height (and a wide screen)."""
+    return min((HEIGHT_PX - 40) / max(layout.height, 1.0), MAX_WIDTH_PX / max(layout.width, 1.0))
+
+
+def node_tip(h: Hierarchy, n: Node, lang: Lang, overlay: Overlay | None) -> str:
+    """The hover text of one node: its record, its share of the net, and the overlay's value."""
+
+    def tr(key: str, **v: object) -> str:
+        return t(f"graph.tip.{key}", lang, **v)
+
+    lines = [f"<b>{_esc(n.id)}</b> · {_esc(n.type)}" + (f" ×{n.count}" if n.count > 1 else "")]
+    if n.kernel is not None:
+        pad = shape_text(n.padding) if n.padding else "–"
+        stride = shape_text(n.stride) if n.stride else "1×1"
+        lines.append(_esc(tr("window", kernel=shape_text(n.kernel), stride=stride, padding=pad)))
+    if n.input_shape:
+        lines.append(_esc(f"{shape_text(n.input_shape)} → {shape_text(n.output_shape)}"))
+    if n.kind not in ("input", "output"):
+        p_share = 100 * n.params / h.total_params if h.total_params else 0.0
+        m_share = 100 * n.macs / h.total_macs if h.total_macs else 0.0
+        lines.append(_esc(tr("params", n=f"{n.params:,}", share=f"{p_share:.1f}")))
+        lines.append(_esc(tr("macs", n=human(n.macs), share=f"{m_share:.1f}")))
+    if n.rf is not None:
+        lines.append(_esc(tr("rf", rf=shape_text(n.rf))))
+    if overlay is not None and n.id in overlay.values:
+        lines.append(f"<b>{_esc(overlay.label)}: {_esc(overlay.fmt(overlay.values[n.id]))}</b>")
+    if n.kind in ("stage", "run", "block", "group"):
+        lines.append(f"<i>{_esc(tr('click_open'))}</i>")
+    return "<br/>".join(lines)
+
+
+def edge_tip(e: LEdge, lang: Lang) -> str:
+    shape = e.edge.shape
+    size = 4 * math.prod(shape) if shape else 0
+    text = t("graph.tip.edge", lang, shape=shape_text(shape), size=human_bytes(size))
+    if e.edge.note:
+        text += "<br/>" + _esc(e.edge.note.replace("\n", " "))
+    return _esc(text).replace("&lt;br/&gt;", "<br/>")
+
+
+def _node_item(
+    n: LNode, s: float, h: Hierarchy, lang: Lang, overlay: Overlay | None, marks: Mapping[str, str]
+) -> dict[str, Any]:
+    v = n.node
+    item: dict[str, Any] = {"name": n.id, "x": n.x, "y": n.y}
+    if v is None:  # a segment's entry point: a joint, not a node
+        return item | {"symbol": "circle", "symbolSize": 2, "itemStyle": {"color": "#495057"}, "silent": True}
+    fill = v.fill
+    if overlay is not None:
+        fill = overlay.color(n.id) or "#f1f3f5"
+    elif v.down:
+        fill = "#ffe1c7"
+    border = marks.get(n.id, "#d9480f" if v.down else "#868e96")
+    width = 3 if n.id in marks else (2 if v.down else 1)
+    item |= {
+        "symbol": "circle" if v.kind == "add" else "roundRect",
+        "symbolSize": [max(n.w * s, 1.0), max(n.h * s, 1.0)],
+        "itemStyle": {"color": fill, "borderColor": border, "borderWidth": width},
+        "label": {"show": True, "formatter": "\n".join(v.lines), "fontSize": 11 if v.kind != "add" else 12},
+    }
+    node = h.nodes.get(n.id) if v.kind != "add" or n.id in h else h.nodes.get(n.id.removesuffix(".add"))
+    if v.kind in ("input", "output"):
+        item["itemStyle"] = {"color": "rgba(0,0,0,0)", "borderWidth": 0}
+        item["label"]["fontSize"] = 12
+    if node is not None:
+        item["tooltip"] = {"formatter": node_tip(h, node, lang, overlay)}
+        item["value"] = overlay.values.get(n.id) if overlay is not None else None
+    return item
+
+
+def _cluster_item(c: Cluster, s: float, h: Hierarchy, lang: Lang) -> dict[str, Any]:
+    w, hgt = (c.x1 - c.x0), (c.y1 - c.y0)
+    tip = f"<b>{_esc(c.id)}</b><br/><i>{_esc(t('graph.tip.click_fold', lang))}</i>"
+    return {
+        "name": f"frame:{c.id}",
+        "x": (c.x0 + c.x1) / 2,
+        "y": (c.y0 + c.y1) / 2,
+        "symbol": "rect",
+        "symbolSize": [w * s, hgt * s],
+        "itemStyle": {
+            "color": "rgba(0,0,0,0)",
+            "borderColor": "#adb5bd" if c.depth == 0 else "#868e96",
+            "borderType": "dashed" if c.depth == 0 else "solid",
+            "borderWidth": 1,
+        },
+        "label": {
+            "show": True,
+            "position": "insideTopLeft",
+            "formatter": c.id if c.id not in ("stem", "head") else t(f"graph.{c.id}", lang),
+            "fontSize": 12,
+            "color": "#495057",
+            "fontWeight": "bold" if c.depth == 0 else "normal",
+        },
+        "tooltip": {"formatter": tip},
+        "emphasis": {"disabled": True},
+    }
+
+
+def _edge_items(e: LEdge, k: int, lang: Lang) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """An edge as links through invisible bend points; its shape label on the middle piece, the arrow at the end."""
+    style = e.edge.style
+    line = {"color": _EDGE_COLOR[style], "type": _EDGE_TYPE[style], "width": _EDGE_WIDTH[style], "curveness": 0}
+    tip = {"formatter": edge_tip(e, lang)}
+    names = [e.src, *(f"e{k}.{i}" for i in range(len(e.points) - 2)), e.dst]
+    bends = [
+        {"name": n, "x": x, "y": y, "symbol": "circle", "symbolSize": 0.1, "silent": True, "label": {"show": False}}
+        for n, (x, y) in zip(names[1:-1], e.points[1:-1])
+    ]
+    if e.label_at is not None and e.edge.shape:  # the shape, where graphviz put it
+        x, y = e.label_at
+        bends.append(
+            {
+                "name": f"e{k}.label",
+                "x": x,
+                "y": y,
+                "symbol": "rect",
+                "symbolSize": 1,
+                "itemStyle": {"color": "rgba(0,0,0,0)"},
+                "label": {"show": True, "formatter": shape_text(e.edge.shape), "fontSize": 10, "color": "#495057"},
+                "tooltip": tip,
+            }
+        )
+    links = [{"source": a, "target": b, "lineStyle": line, "tooltip": tip} for a, b in itertools.pairwise(names)]
+    return bends, links
+
+
+def options(
+    layout: Layout,
+    h: Hierarchy,
+    *,
+    lang: Lang = DEFAULT_LANG,
+    overlay: Overlay | None = None,
+    selected: str | None = None,
+    matches: Collection[str] = (),
+    focus: Focus | None = None,
+    scale: tuple[float, float] | None = None,
+) -> dict[str, Any]:
+    """ECharts options drawing ``layout``; ``selected`` and ``matches`` get coloured borders."""
+    s = _scale(layout)
+    marks = dict.fromkeys(matches, MATCH) | ({selected: SELECTED} if selected else {})
+    # Two invisible corners make the data's box the layout's box, so x and y scale alike (ECharts fits the
+    # series box to the data's box per axis, and sizes symbols by the x scale).
+    corners = [
+        {"name": f"corner{i}", "x": x, "y": y, "symbolSize": 0, "silent": True, "label": {"show": False}}
+        for i, (x, y) in enumerate(((0.0, 0.0), (layout.width, layout.height)))
+    ]
+    data: list[dict[str, Any]] = corners + [_cluster_item(c, s, h, lang) for c in layout.clusters]
+    data += [_node_item(n, s, h, lang, overlay, marks) for n in layout.nodes]
+    links: list[dict[str, Any]] = []
+    for k, e in enumerate(layout.edges):
+        bends, pieces = _edge_items(e, k, lang)
+        data += bends
+        links += pieces
+    zoom, center = _view(layout, s, focus)
+    series: dict[str, Any] = {
+        "type": "graph",
+        "layout": "none",
+        "roam": True,
+        "nodeScaleRatio": 1,
+        "scaleLimit": {"min": 0.5, "max": max(4.0, 3.0 / s)},
+        "top": 20,
+        "left": "center",
+        "width": layout.width * s,
+        "height": layout.height * s,
+        "zoom": zoom,
+        "data": data,
+        "links": links,
+        "label": {"color": "#212529", "lineHeight": 13},
+        "labelLayout": {"hideOverlap": True},
+        "emphasis": {"focus": "none", "scale": False},
+        "animation": False,
+    }
+    if center is not None:
+        series["center"] = center
+    opts: dict[str, Any] = {
+        "animation": False,
+        "tooltip": {"trigger": "item", "confine": True, "enterable": False, "transitionDuration": 0},
+        "series": [series],
+    }
+    if overlay is not None:
+        lo, hi = scale if scale is not None else overlay.range()
+        opts["visualMap"] = {
+            "type": "continuous",
+            "min": lo,
+            "max": hi,
+            "calculable": False,
+            "seriesIndex": 1,
+            "orient": "vertical",
+            "left": 8,
+            "bottom": 16,
+            "text": [overlay.fmt(hi), overlay.fmt(lo)],
+            "inRange": {"color": list(ramp())},
+        }
+        opts["series"].append({"type": "scatter", "data": [], "silent": True})
+        opts["title"] = {"text": overlay.label, "left": 8, "top": 4, "textStyle": {"fontSize": 13}}
+    return opts
+
+
+def _view(layout: Layout, s: float, focus: Focus | None) -> tuple[float, list[float] | None]:
+    """(zoom, centre): everything when it reads at that size or when asked; else readable, at the focus."""
+    if focus is not None and focus.fit:
+        return 1.0, None
+    zoom = max(1.0, READABLE / s)
+    if zoom == 1.0 and (focus is None or focus.node is None):
+        return 1.0, None
+    target = None
+    if focus is not None and focus.node is not None:
+        target = next((n for n in layout.nodes if n.id == focus.node), None)
+    if target is None:
+        top = layout.nodes[0]
+        half = (HEIGHT_PX - 40) / 2 / (s * zoom)
+        return zoom, [layout.width / 2, min(top.y + half - 20, layout.height / 2)]
+    return zoom, [target.x, target.y]

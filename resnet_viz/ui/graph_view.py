@@ -1,0 +1,184 @@
+"""The interactive graph: open and fold by clicking, hover for records and shapes, search, a link per node,
+overlays, and the plain twin beside it with the same state. One component wherever a net is drawn.
+
+graphviz lays out what is open (resnet_viz.graph.layout); ECharts draws it in the browser (streamlit-echarts),
+so hover, pan and zoom never rerun the script; a click comes back through the component's callback.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Mapping, Sequence
+from typing import Final
+
+import streamlit as st
+from streamlit_echarts import st_echarts
+
+from ..graph.echarts import HEIGHT_PX, Focus, options
+from ..graph.layout import Layout, layout
+from ..graph.model import Hierarchy, hierarchy
+from ..graph.overlay import TRACE_OVERLAYS, Overlay, shared_range, trace_overlay
+from ..graph.view import View, all_open, view
+from ..i18n import Lang
+from ..nets.spec import ResNetSpec
+from .cache import cached_trace
+from .graph_details import details
+from .graph_state import GraphState, Start, marked, on_click, search, set_url_node, state, take_url_node
+from .text import lang, tr
+
+__all__ = ["cached_hierarchy", "net_graph"]
+
+# A click returns the node's name and a time, so two clicks on one node are two events. Constant code: no
+# user text ever reaches it (names travel as data).
+_CLICK: Final = "function(p){ if (!p.data || !p.data.name) { return; } return {id: p.data.name, t: Date.now()}; }"
+
+
+@st.cache_resource(max_entries=32, show_spinner=False)
+def cached_hierarchy(spec: ResNetSpec, input_size: tuple[int, int] | None) -> Hierarchy:
+    """The hierarchy of one traced net (read-only, shared by sessions)."""
+    return hierarchy(cached_trace(spec, input_size))
+
+
+@st.cache_resource(max_entries=256, show_spinner=False)
+def _laid_out(spec: ResNetSpec, input_size: tuple[int, int] | None, opened: frozenset[str], code: Lang) -> Layout:
+    return layout(_view(spec, input_size, opened, code))
+
+
+@st.cache_resource(max_entries=256, show_spinner=False)
+def _view(spec: ResNetSpec, input_size: tuple[int, int] | None, opened: frozenset[str], code: Lang) -> View:
+    return view(cached_hierarchy(spec, input_size), opened, lang=code)
+
+
+def _toolbar(key: str, gs: GraphState, h: Hierarchy, overlay_names: Sequence[str]) -> tuple[list[str], str | None]:
+    """Search with next / previous, open all, fold all, fit, and the overlay picker; returns matches and overlay."""
+    c = st.columns([3, 0.5, 0.5, 1.1, 1.1, 0.8, 2.2], vertical_alignment="bottom")
+    query = (
+        c[0]
+        .text_input(tr("graph.search"), key=f"{key}.query", placeholder=tr("graph.search_hint"), max_chars=120)
+        .strip()
+    )
+    step = -1 if c[1].button("◀", key=f"{key}.prev", help=tr("graph.prev")) else 0
+    step = 1 if c[2].button("▶", key=f"{key}.next", help=tr("graph.next")) else step
+    if c[3].button(tr("graph.open_all"), key=f"{key}.open_all", icon=":material/unfold_more:"):
+        gs.open, gs.fit = set(all_open(h)), False
+    if c[4].button(tr("graph.fold_all"), key=f"{key}.fold_all", icon=":material/unfold_less:"):
+        gs.open, gs.focus, gs.fit = set(), None, True
+    if c[5].button(tr("graph.fit"), key=f"{key}.fit", icon=":material/fit_screen:"):
+        gs.fit = True
+    overlay = c[6].selectbox(
+        tr("graph.overlay"),
+        ["none", *overlay_names],
+        key=f"{key}.overlay",
+        format_func=lambda v: tr(f"graph.overlay_{v}") if v in ("none", *TRACE_OVERLAYS) else v,
+    )
+    matches = search(gs, h, query, step) if query else []
+    if not query:
+        gs.query = ""
+    if query and not matches:
+        st.info(tr("graph.no_match", query=query))
+    elif matches:
+        st.caption(tr("graph.matches", n=len(matches), i=gs.match + 1, node=matches[gs.match]))
+    return matches, (None if overlay == "none" else overlay)
+
+
+def _breadcrumb(gs: GraphState, h: Hierarchy) -> None:
+    groups = [g for g in h.groups() if g in gs.open and h[g].kind != "run"]
+    if groups:
+        shown = ", ".join(groups[:12]) + (" …" if len(groups) > 12 else "")
+        st.caption(tr("graph.open_now", n=len(groups), groups=shown))
+    else:
+        st.caption(tr("graph.all_folded"))
+
+
+def _chart(
+    key: str,
+    side: str,
+    spec: ResNetSpec,
+    input_size: tuple[int, int] | None,
+    gs: GraphState,
+    matches: Sequence[str],
+    overlay: Overlay | None,
+    scale: tuple[float, float] | None,
+) -> View:
+    code = lang()
+    h = cached_hierarchy(spec, input_size)
+    opened = frozenset(g for g in gs.open if g in h)
+    v = _view(spec, input_size, opened, code)
+    lay = _laid_out(spec, input_size, opened, code)
+    focus = Focus(gs.focus if gs.focus in h else None, gs.fit)
+    selected = gs.selected if gs.selected in h else None
+    opts = options(
+        lay,
+        h,
+        lang=code,
+        overlay=overlay,
+        selected=selected,
+        matches=marked(h, opened, matches),
+        focus=focus,
+        scale=scale,
+    )
+    chart_key = f"{key}.chart.{side}"
+    st_echarts(
+        opts,
+        height=f"{HEIGHT_PX}px",
+        key=chart_key,
+        events={"click": _CLICK},
+        on_change=functools.partial(on_click, key, chart_key, h),
+        theme={},
+    )
+    return v
+
+
+def net_graph(
+    spec: ResNetSpec,
+    input_size: tuple[int, int] | None,
+    *,
+    key: str,
+    start: Start = "block",
+    twin: bool = False,
+    overlays: Mapping[str, tuple[Overlay, Overlay | None]] | None = None,
+    details_panel: bool = True,
+) -> View:
+    """Draw ``spec``'s graph (and its plain twin beside it) and return the view drawn for ``spec``.
+
+    ``overlays`` adds named overlays beyond the tracer's: (the net's, the twin's) values, sharing one scale.
+    """
+    h = cached_hierarchy(spec, input_size)
+    gs = state(key, h, start)
+    take_url_node(gs, h)
+    if gs.bad_node is not None:
+        st.warning(tr("graph.bad_node", node=gs.bad_node))
+    extra = dict(overlays or {})
+    matches, overlay_name = _toolbar(key, gs, h, [*TRACE_OVERLAYS, *extra])
+    _breadcrumb(gs, h)
+    specs = [spec, spec.twin()] if twin else [spec]
+    chosen: list[Overlay | None] = [None] * len(specs)
+    if overlay_name in TRACE_OVERLAYS:
+        label = tr(f"graph.overlay_{overlay_name}")
+        chosen = [trace_overlay(cached_hierarchy(s, input_size), overlay_name, label) for s in specs]
+    elif overlay_name in extra:
+        chosen = list(extra[overlay_name])[: len(specs)]
+    found = [o for o in chosen if o is not None]
+    scale = shared_range(found) if found else None
+    cols = st.columns(len(specs)) if twin else [st.container()]
+    drawn: View | None = None
+    for col, s, o in zip(cols, specs, chosen):
+        with col:
+            if twin:
+                st.markdown(f"**{tr('explorer.plain_heading' if s.plain else 'explorer.residual_heading')}**")
+            v = _chart(key, "plain" if s.plain else "net", s, input_size, gs, matches, o, scale)
+            drawn = drawn or v
+    gs.focus = gs.selected if gs.selected in h else None  # later reruns keep the view where it was put
+    if details_panel and gs.selected is not None and gs.selected in h:
+        details(spec, input_size, h, gs.selected)
+    elif details_panel:
+        st.caption(tr("graph.hint"))
+    assert drawn is not None
+    return drawn
+
+
+def clear_selection(key: str) -> None:
+    gs: GraphState | None = st.session_state.get(f"{key}.state")
+    if gs is not None:
+        gs.selected = None
+        set_url_node(None)
