@@ -237,7 +237,11 @@ def options(
             "text": [overlay.fmt(hi), overlay.fmt(lo)],
             "inRange": {"color": list(ramp())},
         }
+        # the legend needs a series of its own to belong to: an empty one on a hidden axis pair
         opts["series"].append({"type": "scatter", "data": [], "silent": True})
+        opts["grid"] = {"show": False, "left": 0, "top": 0, "width": 1, "height": 1}
+        opts["xAxis"] = {"show": False, "type": "value"}
+        opts["yAxis"] = {"show": False, "type": "value"}
         opts["title"] = {"text": overlay.label, "left": 8, "top": 4, "textStyle": {"fontSize": 13}}
     return opts
 

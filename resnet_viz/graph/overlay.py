@@ -15,7 +15,7 @@ from .colors import color_at
 from .model import Hierarchy
 from .units import human
 
-__all__ = ["TRACE_OVERLAYS", "Overlay", "shared_range", "trace_overlay"]
+__all__ = ["TRACE_OVERLAYS", "Overlay", "layer_overlay", "shared_range", "trace_overlay"]
 
 Scale = Literal["linear", "log"]
 TRACE_OVERLAYS: Final = ("params", "macs", "output", "rf")
@@ -88,3 +88,18 @@ def trace_overlay(h: Hierarchy, key: str, label: str) -> Overlay:
     scale: Scale = "log" if key in ("params", "macs", "output") else "linear"
     positive = [v for v in values.values() if v > 0]
     return Overlay(key, label, values, scale, min(positive, default=0.0), max(positive, default=1.0), human_units=True)
+
+
+def layer_overlay(
+    h: Hierarchy, values: Mapping[str, float], *, key: str, label: str, scale: Scale = "log", digits: int = 3
+) -> Overlay:
+    """Per-layer numbers (a lab run's gradient norms at one step, keyed by module path), exactly as given, and
+    each group holding some of them: the root of the sum of their squares (the norm of the group's gradients
+    when each value is its layer's gradient norm)."""
+    out = {k: float(v) for k, v in values.items() if k in h}
+    sums: dict[str, float] = {}
+    for k, v in out.items():
+        for a in h.ancestors(k):
+            sums[a] = sums.get(a, 0.0) + v * v
+    groups = {a: math.sqrt(s) for a, s in sums.items() if a not in out}
+    return Overlay(key, label, {**out, **groups}, scale, digits=digits)

@@ -17,6 +17,7 @@ from ..lab.runs import LIVE_S, queue_info, watch_run
 from ..lab.store import ACTIVE, RunRecord, RunStore
 from ..plots.gradients import curves_figure, ends_figure, heatmap_figure, profile_figure, records_at, sweep_figure
 from . import lab
+from .lab_graph import lab_graph
 from .text import lang, tr
 
 __all__ = ["LEFT", "RUN", "SWEEP", "explain", "live", "needs_engine", "watching"]
@@ -136,6 +137,7 @@ def _pair_view(store: RunStore, eng: Engine | None, rid: str) -> bool:
                 plain.add(label)
             extra.append(thinned(h.__class__(**{**h.__dict__, "title": label})))
     _chart(st, profile_figure(profiles, L, step=step, plain=plain), "grad_plot_profile")
+    lab_graph(run, nets, step)
     st.markdown(f"**{tr('grad.heat_heading')}**")
     cols = st.columns(len(NETS))
     for col, h in zip(cols, shown.values()):

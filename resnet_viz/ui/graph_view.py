@@ -49,7 +49,9 @@ def _view(spec: ResNetSpec, input_size: tuple[int, int] | None, opened: frozense
     return view(cached_hierarchy(spec, input_size), opened, lang=code)
 
 
-def _toolbar(key: str, gs: GraphState, h: Hierarchy, overlay_names: Sequence[str]) -> tuple[list[str], str | None]:
+def _toolbar(
+    key: str, gs: GraphState, h: Hierarchy, overlay_names: Sequence[str], labels: Mapping[str, str]
+) -> tuple[list[str], str | None]:
     """Search with next / previous, open all, fold all, fit, and the overlay picker; returns matches and overlay."""
     c = st.columns([3, 0.5, 0.5, 1.1, 1.1, 0.8, 2.2], vertical_alignment="bottom")
     query = (
@@ -69,7 +71,7 @@ def _toolbar(key: str, gs: GraphState, h: Hierarchy, overlay_names: Sequence[str
         tr("graph.overlay"),
         ["none", *overlay_names],
         key=f"{key}.overlay",
-        format_func=lambda v: tr(f"graph.overlay_{v}") if v in ("none", *TRACE_OVERLAYS) else v,
+        format_func=lambda v: tr(f"graph.overlay_{v}") if v in ("none", *TRACE_OVERLAYS) else labels.get(v, v),
     )
     matches = search(gs, h, query, step) if query else []
     if not query:
@@ -138,6 +140,7 @@ def net_graph(
     twin: bool = False,
     overlays: Mapping[str, tuple[Overlay, Overlay | None]] | None = None,
     details_panel: bool = True,
+    default_overlay: str | None = None,
 ) -> View:
     """Draw ``spec``'s graph (and its plain twin beside it) and return the view drawn for ``spec``.
 
@@ -149,7 +152,10 @@ def net_graph(
     if gs.bad_node is not None:
         st.warning(tr("graph.bad_node", node=gs.bad_node))
     extra = dict(overlays or {})
-    matches, overlay_name = _toolbar(key, gs, h, [*TRACE_OVERLAYS, *extra])
+    if default_overlay is not None and f"{key}.overlay" not in st.session_state:
+        st.session_state[f"{key}.overlay"] = default_overlay
+    labels = {k: pair[0].label for k, pair in extra.items()}
+    matches, overlay_name = _toolbar(key, gs, h, [*TRACE_OVERLAYS, *extra], labels)
     _breadcrumb(gs, h)
     specs = [spec, spec.twin()] if twin else [spec]
     chosen: list[Overlay | None] = [None] * len(specs)
@@ -160,6 +166,8 @@ def net_graph(
         chosen = list(extra[overlay_name])[: len(specs)]
     found = [o for o in chosen if o is not None]
     scale = shared_range(found) if found else None
+    if scale is not None:  # the net and its twin on one colour scale
+        chosen = [None if o is None else o.with_range(*scale) for o in chosen]
     cols = st.columns(len(specs)) if twin else [st.container()]
     drawn: View | None = None
     for col, s, o in zip(cols, specs, chosen):
