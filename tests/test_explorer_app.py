@@ -1,9 +1,11 @@
-"""The explorer, compare and home pages through Streamlit's AppTest, driven by widget key; the graph's DOT and
-the tables are checked against torchvision's own shapes, parameter counts and weight tables."""
+"""The explorer, compare and home pages through Streamlit's AppTest, driven by widget key; the graph (the
+ECharts options the page sends) and the tables are checked against torchvision's own shapes, parameter counts
+and weight tables."""
 
 from __future__ import annotations
 
-import re
+import json
+from typing import Any
 
 import torchvision.models as tv
 from streamlit.testing.v1 import AppTest
@@ -20,24 +22,60 @@ def page(path: str) -> AppTest:
     return at
 
 
-def dots(at: AppTest) -> list[str]:
-    return [e.proto.spec for e in at.get("graphviz_chart")]
+def charts(at: AppTest) -> list[dict[str, Any]]:
+    """The options of every graph on the page, as the browser receives them."""
+    return [json.loads(e.proto.json)["options"] for e in at.get("bidi_component")]
 
 
-def test_home_draws_resnet50_folded_at_block_level() -> None:
+def nodes(options: dict[str, Any]) -> list[dict[str, Any]]:
+    """The drawn nodes (boxes and adds), not frames, entry points, bends or edge labels."""
+    data = options["series"][0]["data"]
+    return [d for d in data if isinstance(d.get("symbolSize"), list) and not d["name"].startswith("frame:")]
+
+
+def labels(options: dict[str, Any]) -> str:
+    """Every label and hover text of one graph, one per line."""
+    out = []
+    for d in options["series"][0]["data"]:
+        out.append(d.get("label", {}).get("formatter", ""))
+        out.append(d.get("tooltip", {}).get("formatter", ""))
+    out += [link.get("tooltip", {}).get("formatter", "") for link in options["series"][0]["links"]]
+    return "\n".join(out)
+
+
+def edge_tips(options: dict[str, Any]) -> list[str]:
+    """One hover text per edge (each edge has one shape label)."""
+    data = options["series"][0]["data"]
+    return [d["tooltip"]["formatter"] for d in data if d["name"].endswith(".label")]
+
+
+def test_home_draws_resnet50_at_stage_level() -> None:
     at = AppTest.from_file(APP, default_timeout=120).run()
-    [dot] = dots(at)
-    # torchvision's resnet50: layer3 outputs 1024×14×14; folded, layer3.1 … layer3.5 is one node ×5
-    assert "layer3.1 … layer3.5  ×5" in dot and " 1024×14×14 " in dot and " 2048×7×7 " in dot
+    [graph] = charts(at)
+    text = labels(graph)
+    # torchvision's resnet50: 3, 4, 6, 3 bottlenecks; layer3 outputs 1024×14×14
+    assert [n["name"] for n in nodes(graph)] == [
+        "input",
+        "stem",
+        "layer1",
+        "layer2",
+        "layer3",
+        "layer4",
+        "head",
+        "output",
+    ]
+    assert "6 × Bottleneck" in text and "1024×14×14" in text and "2048×7×7" in text
 
 
 def test_explorer_graph_and_table_match_torchvision() -> None:
     at = page("pages/explorer.py")
-    [dot] = dots(at)
-    assert at.radio(key="explorer_level").value == "block"
+    [graph] = charts(at)
+    text = labels(graph)
+    assert "layer3.1 … layer3.5  ×5" in text
     for shape in ("3×224×224", "64×56×56", "256×56×56", "512×28×28", "1024×14×14", "2048×7×7"):
-        assert f" {shape} " in dot
-    assert dot.count("projection\n1×1 conv + BN\n") == 4  # one per stage (torchvision's downsample modules)
+        assert shape in text
+    # one projection per stage (torchvision's downsample modules)
+    assert sum("projection" in tip for tip in edge_tips(graph)) == 4
     table = at.dataframe[0].value
     assert len(table) == 174 and table["params"].sum() == tv.ResNet50_Weights.IMAGENET1K_V1.meta["num_params"]
     assert [m.value for m in at.metric] == ["50", "25.56 M", "4.09 G", "427×427"]
@@ -45,13 +83,12 @@ def test_explorer_graph_and_table_match_torchvision() -> None:
     side = at.dataframe[1].value
     assert side["stride"].tolist() == [4, 4, 8, 16, 32]
 
-    at.radio(key="explorer_level").set_value("layer").run()
-    at.radio(key="explorer_fold").set_value("off").run()
+    at.button(key="explorer_graph.open_all").click().run()
     at.selectbox(key="explorer_stage").set_value("layer4").run()
     assert not at.exception
-    [dot] = dots(at)
+    [graph] = charts(at)
     convs = sum(1 for m in tv.resnet50().modules() if m.__class__.__name__ == "Conv2d")
-    assert len(re.findall(r"· Conv2d", dot)) == convs == 53
+    assert sum(1 for n in nodes(graph) if "· Conv2d" in n["label"]["formatter"]) == convs == 53
     layer4 = at.dataframe[0].value
     assert layer4["params"].sum() == sum(p.numel() for p in tv.resnet50().layer4.parameters())
     assert set(layer4["stage"]) == {"layer4"}
@@ -61,22 +98,23 @@ def test_explorer_graph_and_table_match_torchvision() -> None:
     assert any(m.value.startswith(f"**32** of 174 layers · params **{expected:,}** ·") for m in at.markdown)
 
 
-def test_explorer_resnet1202_folds_and_twin_sits_beside_it() -> None:
+def test_explorer_resnet1202_folds_opens_whole_and_twin_sits_beside_it() -> None:
     at = page("pages/explorer.py")
     at.selectbox(key="arch").set_value("resnet1202").run()
-    [dot] = dots(at)
-    assert "×200" in dot and "×199" in dot and " 64×8×8 " in dot and "zero-pad\n(option A)" in dot
-    at.checkbox(key="explorer_twin").check().run()
+    [graph] = charts(at)
+    text = labels(graph)
+    assert "×200" in text and "×199" in text and "64×8×8" in text and "zero-pad" in text
+    at.toggle(key="explorer_twin").set_value(True).run()
     assert not at.exception
-    residual, plain = dots(at)
-    assert "identity" in residual and "identity" not in plain and 'label="+"' not in plain
-    assert "plain-resnet1202 (depth 1202)" in plain
-    at.radio(key="explorer_fold").set_value("off").run()
-    at.radio(key="explorer_level").set_value("layer").run()
+    residual, plain = charts(at)
+    assert "identity" in labels(residual) and "identity" not in labels(plain)
+    assert "+" not in [n["label"]["formatter"] for n in nodes(plain)]
+    at.button(key="explorer_graph.open_all").click().run()
+    assert not at.exception
+    residual, plain = charts(at)
     # 600 blocks × 7 ops (conv, BN, ReLU, conv, BN, add, ReLU) + stem 3 + two pads + head 2 + input, output
-    nodes = 600 * 7 + 3 + 2 + 2 + 2
-    assert [i.value for i in at.info][0].startswith(f"Unfolded, this graph would draw {nodes} nodes")
-    assert "×199" in dots(at)[0]
+    assert len(nodes(residual)) == 600 * 7 + 3 + 2 + 2 + 2
+    assert len(nodes(plain)) == 600 * 6 + 3 + 2 + 2  # no adds, no pads
 
 
 def test_explorer_bad_input_is_one_sentence_in_place_of_the_graph() -> None:
@@ -84,12 +122,12 @@ def test_explorer_bad_input_is_one_sentence_in_place_of_the_graph() -> None:
     at.radio(key="net_mode").set_value("custom").run()
     at.selectbox(key="family").set_value("cifar").run()
     at.number_input(key="depth").set_value(75).run()
-    assert not at.exception and not dots(at)
+    assert not at.exception and not charts(at)
     assert [e.value for e in at.error] == ["Depth 75 does not fit 6n+2; try 74 or 80."]
     at.number_input(key="depth").set_value(74).run()
-    assert not at.error and " 64×8×8 " in dots(at)[0]
+    assert not at.error and "64×8×8" in labels(charts(at)[0])
     at.text_input(key="input_size").set_value("2").run()
-    assert not at.exception and not dots(at) and len(at.error) == 1
+    assert not at.exception and not charts(at) and len(at.error) == 1
     assert "smaller than the total stride 4" in at.error[0].value
     # groups that do not fit the width: 16 planes × 1/64 per group leaves no channel per group
     at.text_input(key="input_size").set_value("").run()
@@ -97,14 +135,15 @@ def test_explorer_bad_input_is_one_sentence_in_place_of_the_graph() -> None:
     at.text_input(key="layers").set_value("2,2").run()
     at.selectbox(key="block").set_value("bottleneck").run()
     at.number_input(key="width_per_group").set_value(1).run()
-    assert not at.exception and not dots(at) and len(at.error) == 1
+    assert not at.exception and not charts(at) and len(at.error) == 1
 
 
 def test_explorer_speaks_chinese() -> None:
     at = page("pages/explorer.py")
     at.selectbox(key="lang").set_value("zh").run()
     assert not at.exception
-    assert "恒等映射" in dots(at)[0] and "投影捷径" in dots(at)[0]
+    text = labels(charts(at)[0])
+    assert "恒等映射" in text and "投影捷径" in text
     assert "感受野" in at.dataframe[0].value.columns
 
 
