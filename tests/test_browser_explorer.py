@@ -1,5 +1,5 @@
-"""The explorer in a real browser: Home draws ResNet-50's graph; switching presets redraws the SVG with the
-expected shapes; an export downloads; screenshots go to the test artifacts folder."""
+"""The explorer in a real browser: Home draws ResNet-50's graph; switching presets redraws it, and its exports
+(what is open now) hold the expected shapes; screenshots go to the test artifacts folder."""
 
 from __future__ import annotations
 
@@ -14,8 +14,7 @@ from tests.conftest import wait_idle
 
 pytestmark = pytest.mark.browser
 
-CHART = '[data-testid="stGraphVizChart"]'
-SVG = f"{CHART} svg"
+CHART = ".echarts-container"
 
 
 def choose(page: Any, key: str, option: str) -> None:
@@ -26,14 +25,28 @@ def choose(page: Any, key: str, option: str) -> None:
     page.locator('[role="option"]', has_text=option).first.click()
 
 
-def svg_text(page: Any, needle: str) -> str:
-    """The first graph's SVG text once it holds ``needle``."""
+def drawn(page: Any) -> None:
+    """Wait until a graph's canvas is on the page."""
+    page.wait_for_selector(f"{CHART} canvas", timeout=120_000)
+
+
+def showing(page: Any, title: str, params: str) -> None:
+    """Wait until the page has rerun for ``title``: the sidebar names it and the totals show its ``params``."""
     page.wait_for_function(
-        "n => [...document.querySelectorAll('[data-testid=\"stGraphVizChart\"] svg')]"
-        ".some(s => s.textContent.includes(n))",
-        arg=needle,
+        "([t, p]) => document.body.innerText.includes('Showing: ' + t) && document.body.innerText.includes(p)",
+        arg=[title, params],
+        timeout=120_000,
     )
-    return str(page.locator(SVG).first.text_content())
+    wait_idle(page)
+
+
+def export(page: Any, fmt: str, artifacts: Path, name: str) -> str:
+    """The explorer's export of what is open now, downloaded as a person would."""
+    with page.expect_download() as info:
+        page.locator(f".st-key-explorer_export_{fmt} button").click()
+    saved = artifacts / name
+    info.value.save_as(saved)
+    return saved.read_text(encoding="utf-8")
 
 
 def close_dialogs(page: Any) -> None:
@@ -60,36 +73,37 @@ def test_explorer_in_chromium(page: Any, app_url: str, artifacts: Path) -> None:
     page.goto(app_url)
     wait_idle(page)
     close_dialogs(page)
-    home = svg_text(page, "2048×7×7")
-    assert all(s in home for s in stage_shapes("resnet50"))
+    drawn(page)
     page.screenshot(path=str(artifacts / "explorer_home.png"))
     page.locator(CHART).first.screenshot(path=str(artifacts / "explorer_home_graph.png"))
 
     page.goto(f"{app_url}/architecture")
     wait_idle(page)
     close_dialogs(page)
-    svg_text(page, "layer4.2")
+    drawn(page)
     choose(page, "arch", "resnet152 · depth 152")
-    text = svg_text(page, "layer3.35")
-    assert all(s in text for s in stage_shapes("resnet152"))
-    wait_idle(page)
+    showing(page, "resnet152 (depth 152)", "60.19 M")  # torchvision's resnet152: 60,192,808 params
+    text = export(page, "dot", artifacts, "resnet152.gv")
+    for _ in range(20):  # the export follows the page's last finished run
+        if "layer3.35" in text:
+            break
+        page.wait_for_timeout(1000)
+        text = export(page, "dot", artifacts, "resnet152.gv")
+    assert "layer3.35" in text and all(s in text for s in stage_shapes("resnet152"))
     assert page.locator('[data-testid="stException"]').count() == 0
     page.screenshot(path=str(artifacts / "explorer_resnet152.png"))
 
     choose(page, "arch", "resnet1202 · depth 1202")
-    text = svg_text(page, "×199")
-    assert "64×8×8" in text and "zero-pad" in text and "(option A)" in text
-    wait_idle(page)
-    page.set_viewport_size({"width": 1400, "height": 3000})  # the graph scrolls inside the page; show all of it
+    showing(page, "resnet1202 (depth 1202)", "1202")
+    drawn(page)
     page.locator(CHART).first.screenshot(path=str(artifacts / "explorer_resnet1202_graph.png"))
-    page.set_viewport_size({"width": 1400, "height": 1000})
-
-    with page.expect_download() as info:
-        page.locator(".st-key-explorer_export_svg button").click()
-    saved = artifacts / "resnet1202.svg"
-    info.value.save_as(saved)
-    svg = saved.read_text(encoding="utf-8")
-    assert "<svg" in svg and "64×8×8" in svg and "×200" in svg
+    svg = export(page, "svg", artifacts, "resnet1202.svg")
+    for _ in range(20):  # the export follows the page's last finished run
+        if "64×8×8" in svg:
+            break
+        page.wait_for_timeout(1000)
+        svg = export(page, "svg", artifacts, "resnet1202.svg")
+    assert "<svg" in svg and "64×8×8" in svg and "×200" in svg and "zero-pad" in svg
 
     page.goto(f"{app_url}/comparison")
     wait_idle(page)
