@@ -19,7 +19,7 @@ from ..graph.layout import Layout, layout
 from ..graph.model import Hierarchy, hierarchy
 from ..graph.overlay import TRACE_OVERLAYS, Overlay, shared_range, trace_overlay
 from ..graph.view import View, all_open, view
-from ..i18n import Lang
+from ..i18n import Lang, t
 from ..nets.spec import ResNetSpec
 from .cache import cached_trace
 from .graph_details import details
@@ -67,11 +67,12 @@ def _toolbar(
         gs.open, gs.focus, gs.fit = set(), None, True
     if c[5].button(tr("graph.fit"), key=f"{key}.fit", icon=":material/fit_screen:"):
         gs.fit = True
+    code = lang()  # bound now: AppTest calls format_funcs after the run, outside it
     overlay = c[6].selectbox(
         tr("graph.overlay"),
         ["none", *overlay_names],
         key=f"{key}.overlay",
-        format_func=lambda v: tr(f"graph.overlay_{v}") if v in ("none", *TRACE_OVERLAYS) else labels.get(v, v),
+        format_func=lambda v: t(f"graph.overlay_{v}", code) if v in ("none", *TRACE_OVERLAYS) else labels.get(v, v),
     )
     matches = search(gs, h, query, step) if query else []
     if not query:
