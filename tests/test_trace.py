@@ -8,10 +8,12 @@ import pytest
 import torch
 import torchinfo
 import torchvision
+from torch.nn import functional as F
 
 from resnet_viz import build, trace
 from resnet_viz.errors import InputError
 from resnet_viz.nets.spec import PRESETS, preset
+from resnet_viz.nets.trace import _meta_shape
 
 # torchvision's weight tables: "_ops" is GMACs of one 224x224 image (convs + classifier).
 TORCHVISION_GMACS = {
@@ -135,3 +137,20 @@ def test_every_preset_and_its_plain_twin_trace(name: str) -> None:
     assert [s.output_shape for s in res.stages] == [s.output_shape for s in plain.stages]
     assert not any(x.type in ("ResidualAdd", "PadShortcut") or x.role == "shortcut" for x in plain.layers)
     assert sum(1 for x in res.layers if x.type == "ResidualAdd") == sum(preset(name).layers)
+
+
+@pytest.mark.parametrize("shape", [(2, 3, 7, 9), (1, 64, 56, 56), (1, 3, 33, 31)])
+def test_meta_shortcuts_match_torch(shape: tuple[int, ...]) -> None:
+    """The tracer's shapes for conv, max pooling, adaptive pooling and linear on meta equal torch's on the CPU."""
+    meta, cpu = torch.empty(shape, device="meta"), torch.zeros(shape)
+    for k, s, p, d in [(3, 2, 1, 1), (1, 1, 0, 1), (7, 2, 3, 1), (3, 1, 1, 2), (2, 2, 0, 1)]:
+        w = torch.zeros(5, shape[1], k, k)
+        want = tuple(F.conv2d(cpu, w, None, s, p, d).shape)
+        assert _meta_shape(F.conv2d, (meta, w, None, s, p, d, 1), {}) == want
+        assert _meta_shape(F.conv2d, (meta, w), {"stride": s, "padding": p, "dilation": d}) == want
+        assert _meta_shape(F.max_pool2d, (meta, k, s, k // 2, d), {}) == tuple(F.max_pool2d(cpu, k, s, k // 2, d).shape)
+    assert _meta_shape(F.max_pool2d, (meta, 3), {"ceil_mode": True}) is None  # left to torch
+    for size in (1, (2, 3), (None, 2)):
+        assert _meta_shape(F.adaptive_avg_pool2d, (meta, size), {}) == tuple(F.adaptive_avg_pool2d(cpu, size).shape)
+    assert _meta_shape(F.linear, (torch.empty(3, 4, device="meta"), torch.zeros(10, 4)), {}) == (3, 10)
+    assert _meta_shape(F.linear, (torch.zeros(3, 4), torch.zeros(10, 4)), {}) is None  # only meta tensors

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import asdict, dataclass
 from typing import Any, Literal
 
@@ -43,6 +43,11 @@ ShortcutKind = Literal["identity", "projection", "pad", "none", "concat"]
 _STAGE = re.compile(r"^(layer|denseblock|transition)\d+$")
 _SHAPE_PRESERVING = frozenset({F.batch_norm, F.relu, torch.relu})
 _ELEMENTWISE = frozenset({Tensor.__add__, Tensor.__iadd__, torch.add, Tensor.add})
+# The parameters of F.conv2d and F.max_pool2d in order, with their defaults (their signatures)
+_CONV2D: dict[str, Any] = {"input": None, "weight": None, "bias": None, "stride": 1, "padding": 0, "dilation": 1,
+                           "groups": 1}  # fmt: skip
+_MAX_POOL2D: dict[str, Any] = {"input": None, "kernel_size": None, "stride": None, "padding": 0, "dilation": 1,
+                               "ceil_mode": False, "return_indices": False}  # fmt: skip
 
 
 def _same_shape_result(func: Any, args: tuple[Any, ...]) -> bool:
@@ -176,6 +181,8 @@ class _Fields(TorchFunctionMode):
         if _same_shape_result(func, args):
             # empty_like and the meta kernels of these ops run slow Python decompositions; empty does not
             out = torch.empty(args[0].shape, dtype=args[0].dtype, device="meta")
+        elif (shape := _meta_shape(func, args, kwargs or {})) is not None:
+            out = torch.empty(shape, dtype=args[0].dtype, device="meta")
         else:
             out = func(*args, **(kwargs or {}))
         if isinstance(out, Tensor) and out.dim() >= 1:
@@ -184,6 +191,45 @@ class _Fields(TorchFunctionMode):
             if merged is not None and (self.get(out) is None or any(a is out for a in ins)):
                 self.put(out, *merged)
         return out
+
+
+def _meta_shape(func: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> tuple[int, ...] | None:
+    """The output shape of a convolution, max pooling, the head's pooling or its classifier on meta, else None.
+
+    Their meta kernels are Python (``meta_conv``, ``torch._refs.mean``, the ``addmm`` decomposition), and their
+    first calls import sympy and ``torch._dynamo``: about 2.5 s of a fresh server's first trace (the Home page's)
+    on 2 busy cores, for shapes that are plain arithmetic. The tests check the traced shapes against torchvision's.
+    """
+    if not args or not isinstance(args[0], Tensor) or not args[0].is_meta:
+        return None
+    x = args[0].shape
+    if func is F.conv2d:
+        conv = {**_CONV2D, **dict(zip(_CONV2D, args)), **kwargs}
+        if isinstance(conv["padding"], str) or len(x) != 4:
+            return None  # "same" / "valid" padding, or an unbatched input: left to torch
+        k = conv["weight"].shape[-2:]
+        return (x[0], conv["weight"].shape[0], *_windows(x, k, conv["stride"], conv["padding"], conv["dilation"]))
+    if func is F.max_pool2d:
+        pool = {**_MAX_POOL2D, **dict(zip(_MAX_POOL2D, args)), **kwargs}
+        if pool["ceil_mode"] or pool["return_indices"] or len(x) != 4:
+            return None
+        k = _pair(pool["kernel_size"])
+        return (*x[:2], *_windows(x, k, pool["stride"] or k, pool["padding"], pool["dilation"]))
+    if func is F.adaptive_avg_pool2d:
+        size = args[1] if len(args) > 1 else kwargs["output_size"]
+        out = (size, size) if isinstance(size, int) else tuple(size)
+        return (*x[:-2], *(x[-2 + i] if v is None else int(v) for i, v in enumerate(out)))
+    if func is F.linear:
+        weight = args[1] if len(args) > 1 else kwargs["weight"]
+        return (*x[:-1], weight.shape[0])
+    return None
+
+
+def _windows(x: torch.Size, kernel: Sequence[int], stride: Any, padding: Any, dilation: Any) -> Pair:
+    """(H, W) of a sliding window's output, rounding down (torch's formula, ceil_mode off)."""
+    s, p, d = _pair(stride), _pair(padding), _pair(dilation)
+    h, w = ((x[2 + i] + 2 * p[i] - d[i] * (kernel[i] - 1) - 1) // s[i] + 1 for i in range(2))
+    return (h, w)
 
 
 def _flat(items: Iterable[Any]) -> Iterable[Any]:

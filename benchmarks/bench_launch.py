@@ -1,0 +1,184 @@
+"""First paint in a real browser: from `streamlit run app.py` to the app's own navigation and to Home's graph.
+
+Issue 16's goal: the app's own navigation from the first paint (not Streamlit's legacy `pages/` list, which a fresh
+server shows until `st.navigation` has run once), and ResNet-50's graph on Home within 3 s of the server answering.
+BEFORE is commit d564400 (the flat package, which imported torch before `st.navigation`), checked out into a
+temporary `git worktree`; AFTER is this working tree (or the commit in $BENCH_LAUNCH_AFTER, checked out the same
+way). Each try starts a fresh server, the two alternate, and each figure is the median of the tries
+($BENCH_LAUNCH_TRIES, 3 by default). Times are `Date.now()` in the page at the first animation frame that shows
+the thing; the machine's one clock serves the server's start and the page alike.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import shutil
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[1]
+BEFORE = "d564400"
+AFTER = os.environ.get("BENCH_LAUNCH_AFTER", "")  # a commit to measure instead of the working tree
+TRIES = int(os.environ.get("BENCH_LAUNCH_TRIES", "3"))
+CHROMIUM = "/usr/bin/chromium"
+ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
+        "--no-first-run", "--disable-sync"]  # fmt: skip
+# The app's own page titles (locales/en/app.toml [nav]); the legacy list shows file names instead.
+APP_TITLES = ("Architecture explorer", "Gradient-flow lab")
+GRAPH_TEXT = "layer4"  # ResNet-50's block graph on Home holds its last stage
+LIMIT_S = 180
+
+# Each returns Date.now() once its thing is on screen, else false; Playwright calls it at every animation frame.
+# "Navigation": any sidebar menu, then the app's own (its page titles; the legacy list shows file names).
+# "Graph": graphviz's SVG holding GRAPH_TEXT, or (the interactive graph of issue 17) an ECharts canvas with pixels
+# drawn, looked for through shadow roots too.
+ANY_NAV = """() => document.querySelector('[data-testid="stSidebarNav"]') ? Date.now() : false"""
+OWN_NAV = """titles => {
+  const nav = document.querySelector('[data-testid="stSidebarNav"]');
+  return nav && titles.every(t => nav.innerText.includes(t)) ? Date.now() : false;
+}"""
+GRAPH = """needle => {
+  const all = (root, sel) => [...root.querySelectorAll(sel),
+    ...[...root.querySelectorAll('*')].filter(e => e.shadowRoot).flatMap(e => all(e.shadowRoot, sel))];
+  const svg = all(document, '[data-testid="stGraphVizChart"] svg').some(g => g.textContent.includes(needle));
+  const drawn = c => {
+    if (!c.width || !c.height) return false;
+    const px = c.getContext('2d').getImageData(0, 0, c.width, c.height).data;
+    for (let i = 3; i < px.length; i += 4 * 97) if (px[i] > 0) return true;
+    return false;
+  };
+  const chart = all(document, '[_echarts_instance_] canvas').some(drawn);
+  return svg || chart ? Date.now() : false;
+}"""
+WAITS: tuple[tuple[str, str, object], ...] = (
+    ("nav", ANY_NAV, None),
+    ("own_nav", OWN_NAV, APP_TITLES),
+    ("graph", GRAPH, GRAPH_TEXT),
+)
+
+
+@contextlib.contextmanager
+def _checkout(commit: str) -> Iterator[Path]:
+    """``commit`` checked out into a temporary worktree under /tmp, removed afterwards."""
+    path = Path(tempfile.mkdtemp(prefix=f"rv-{commit[:12]}-"))
+    path.rmdir()
+    subprocess.run(["git", "worktree", "add", "--detach", "--quiet", str(path), commit], cwd=ROOT, check=True)
+    try:
+        yield path
+    finally:
+        subprocess.run(["git", "worktree", "remove", "--force", str(path)], cwd=ROOT, check=False)
+        shutil.rmtree(path, ignore_errors=True)
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@contextlib.contextmanager
+def _server(tree: Path) -> Iterator[tuple[str, float, float]]:
+    """A fresh `streamlit run app.py` in ``tree``: (url, the process's start, the health check's first answer)."""
+    port = _free_port()
+    streamlit = Path(sys.executable).with_name("streamlit")  # this venv's, as `make run` uses
+    cmd = [str(streamlit), "run", "app.py", "--server.headless", "true", "--server.port", str(port),
+           "--server.address", "127.0.0.1", "--browser.gatherUsageStats", "false"]  # fmt: skip
+    store = tempfile.mkdtemp(prefix="rv-bench-store-")
+    # PYTHONPATH pins `resnet_viz` to the tree being measured, whatever else is on the path.
+    env = {**os.environ, "RESNET_VIZ_DB": f"sqlite:///{store}/lab.sqlite", "PYTHONPATH": str(tree)}
+    start = time.time()
+    proc = subprocess.Popen(cmd, cwd=tree, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        while True:
+            if time.time() - start > LIMIT_S or proc.poll() is not None:
+                raise RuntimeError(f"the app in {tree} did not start")
+            try:
+                with urllib.request.urlopen(url + "/_stcore/health", timeout=2) as r:
+                    if r.status == 200:
+                        break
+            except OSError:
+                time.sleep(0.05)
+        yield url, start, time.time()
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+        shutil.rmtree(store, ignore_errors=True)
+
+
+def _one(browser: Any, tree: Path) -> dict[str, float]:
+    """One fresh server and one fresh browser context: seconds from the process's start to each thing shown."""
+    with _server(tree) as (url, start, answered):
+        context = browser.new_context(viewport={"width": 1400, "height": 1000})
+        try:
+            page = context.new_page()
+            page.goto(url, wait_until="commit")
+            stamps: dict[str, float] = {}
+            for name, fn, arg in WAITS:
+                handle = page.wait_for_function(fn, arg=arg, polling="raf", timeout=LIMIT_S * 1000)
+                stamps[name] = handle.json_value() / 1000
+        finally:
+            context.close()
+    return {
+        "server": answered - start,
+        "own_nav": stamps["own_nav"] - start,
+        "graph": stamps["graph"] - start,
+        "legacy_shown": stamps["own_nav"] - stamps["nav"],  # 0 when the first menu on screen was the app's own
+    }
+
+
+def _median(runs: list[dict[str, float]], key: str) -> float:
+    return statistics.median(r[key] for r in runs)
+
+
+def main() -> None:
+    if not Path(CHROMIUM).exists():
+        print(f"skipped: {CHROMIUM} is missing (apt-get install chromium)")
+        return
+    from playwright.sync_api import sync_playwright
+
+    results: dict[str, list[dict[str, float]]] = {"before": [], "after": []}
+    with contextlib.ExitStack() as stack:
+        before = stack.enter_context(_checkout(BEFORE))
+        after = stack.enter_context(_checkout(AFTER)) if AFTER else ROOT
+        p = stack.enter_context(sync_playwright())
+        browser = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=ARGS)
+        stack.callback(browser.close)
+        for i in range(TRIES):
+            for name, tree in (("before", before), ("after", after)):
+                r = _one(browser, tree)
+                results[name].append(r)
+                print(f"try {i + 1} {name:6}  " + "  ".join(f"{k} {v:5.2f} s" for k, v in r.items()), flush=True)
+
+    print(f"\nmedian of {TRIES} fresh servers each, seconds from `streamlit run app.py`")
+    print(f"before = {BEFORE}, after = {AFTER or 'the working tree'}")
+    print(f"{'':34}{'before':>8}{'after':>8}{'after/before':>14}")
+    rows = (
+        ("server answers", "server"),
+        ("app's own navigation visible", "own_nav"),
+        ("ResNet-50's graph on Home", "graph"),
+        ("legacy pages/ list shown for", "legacy_shown"),
+    )
+    for label, key in rows:
+        b, a = _median(results["before"], key), _median(results["after"], key)
+        ratio = f"{a / b:.2f}x" if b > 0 else "-"
+        print(f"{label:34}{b:8.2f}{a:8.2f}{ratio:>14}")
+    for name in ("before", "after"):
+        gap = statistics.median(r["graph"] - r["server"] for r in results[name])
+        print(f"{name}: graph {gap:.2f} s after the server answers (goal: within 3 s)")
+
+
+if __name__ == "__main__":
+    main()
