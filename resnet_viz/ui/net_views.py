@@ -1,4 +1,4 @@
-"""Views of one net that several pages draw: its totals, a table of its stages, and its graph."""
+"""Views of one net that several pages draw: its totals, a table of its stages, and its graph's DOT source."""
 
 from __future__ import annotations
 
@@ -8,9 +8,9 @@ from ..graph.draw import Level, build_graph
 from ..i18n import Lang
 from ..nets.spec import ResNetSpec
 from .cache import cached_trace
-from .text import lang, tr
+from .text import tr
 
-__all__ = ["cached_dot", "draw_graph", "stage_table", "totals_row"]
+__all__ = ["cached_dot", "stage_table", "totals_row"]
 
 
 def totals_row(report_params: int, macs: int, depth: int, rf: tuple[int, int]) -> None:
@@ -29,10 +29,3 @@ def stage_table(stages: list[dict[str, object]]) -> None:
 def cached_dot(spec: ResNetSpec, input_size: tuple[int, int] | None, level: Level, fold: bool, lang: Lang) -> str:
     """The graph's DOT source, keyed by the frozen spec, the input size, the level, folding and language."""
     return build_graph(cached_trace(spec, input_size), level=level, fold=fold, lang=lang).source
-
-
-def draw_graph(spec: ResNetSpec, input_size: tuple[int, int] | None, level: Level, fold: bool) -> str:
-    """Draw the graph in the page and return its DOT source."""
-    dot = cached_dot(spec, input_size, level, fold, lang())
-    st.graphviz_chart(dot, width="content")
-    return dot
