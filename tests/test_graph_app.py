@@ -127,3 +127,16 @@ def test_open_all_and_fold_all_and_the_twin_opens_with_the_net() -> None:
     net, plain = charts(at)
     assert drawn_layers(net, layers) == layers and drawn_layers(plain, plain_layers) == plain_layers
     assert not {n for n in items(plain) if n.endswith(".add")}  # the plain twin has no shortcuts to join
+
+
+def test_a_search_for_what_only_the_net_has_leaves_the_twin_drawn() -> None:
+    at = open_page("pages/explorer.py")
+    at.toggle(key="explorer_twin").set_value(True).run()
+    for query, first in (("downsample", "layer1.0.downsample.0"), ("layer2.0.add", "layer2.0.add")):
+        at.text_input(key=f"{KEY}.query").set_value(query).run()
+        assert not at.exception
+        net, plain = charts(at)
+        assert items(net)[first]["itemStyle"]["borderColor"] == "#e8590c"  # selected in the net
+        assert first not in items(plain)  # the plain twin has no shortcut and no add
+        borders = {d.get("itemStyle", {}).get("borderColor") for d in plain["series"][0]["data"]}
+        assert not borders & {"#e8590c", "#f59f00"}  # nothing outlined there

@@ -118,6 +118,7 @@ def search(gs: GraphState, h: Hierarchy, query: str, step: int) -> list[str]:
 
 
 def marked(h: Hierarchy, open_: Iterable[str], matches: Iterable[str]) -> set[str]:
-    """What to outline for the matches: each match where drawn, else the closed group that holds it."""
+    """What to outline for the matches: each match where drawn, else the closed group that holds it. Matches are
+    searched in the net; the plain twin beside it lacks some (shortcuts, adds)."""
     opened = frozenset(open_)
-    return {visible_id(h, m, opened) for m in matches}
+    return {visible_id(h, m, opened) for m in matches if m in h}
