@@ -75,8 +75,13 @@ def _checkout(commit: str) -> Iterator[Path]:
     try:
         yield path
     finally:
-        subprocess.run(["git", "worktree", "remove", "--force", str(path)], cwd=ROOT, check=False)
+        for _ in range(5):  # another git command in this repository may hold its lock for a moment
+            done = subprocess.run(["git", "worktree", "remove", "--force", str(path)], cwd=ROOT, check=False)
+            if done.returncode == 0:
+                break
+            time.sleep(1)
         shutil.rmtree(path, ignore_errors=True)
+        subprocess.run(["git", "worktree", "prune"], cwd=ROOT, check=False)
 
 
 def _free_port() -> int:
