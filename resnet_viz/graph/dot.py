@@ -50,15 +50,12 @@ def view_dot(v: View, *, lang: Lang = DEFAULT_LANG) -> str:
         if seg.entry_shape is not None:
             out.append(f"{quote(port)} [shape=point width=0.02 height=0.02]")
             if prev_exit is not None:
-                out.append(
-                    f"{quote(prev_exit)} -> {quote(port)} [label={quote(' ' + shape_text(seg.entry_shape) + ' ')}]"
-                )
+                out.append(f"{quote(prev_exit)} -> {quote(port)} [arrowhead=none]")  # the fork's edges carry the shape
         out += [f"{quote(n.id)} [{node_attrs(n)}]" for n in seg.nodes]
         for e in seg.edges:
             src = port if e.src == PORT else e.src
-            out.append(
-                f"{quote(src)} -> {quote(e.dst)} [label={quote(' ' + shape_text(e.shape) + ' ')}{_EDGE[e.style]}]"
-            )
+            text = f" {e.note}\n {shape_text(e.shape)} " if e.note else f" {shape_text(e.shape)} "
+            out.append(f"{quote(src)} -> {quote(e.dst)} [label={quote(text)}{_EDGE[e.style]}]")
         prev_exit = seg.exit
     out += ["}"] * len(open_frames)
     out.append("}")
