@@ -4,9 +4,9 @@ Each figure is the median of TRIES tries, read in the page (``performance.now()`
 ``requestAnimationFrame`` and ECharts' own ``finished`` event), with baselines taken in the same run:
 - ResNet-50's first draw on /architecture, from navigation to the chart painted, in a fresh browser context each try;
   also when the script's output was complete (the page's last element, the side-outputs table, on screen) and how
-  long the chart took after that. Baselines: BEFORE (the static ``st.graphviz_chart`` explorer, commit 0f01393 in
-  a temporary git worktree) to its SVG drawn, and a bare load of this app's same page with the graph off (an input
-  size too small for the net: the page's frame, sidebar and one error sentence).
+  long the chart took after that. Baselines: BEFORE (the static ``st.graphviz_chart`` explorer, commit 0f01393,
+  its files exported to a temporary folder) to its SVG drawn, and a bare load of this app's same page with the
+  graph off (an input size too small for the net: the page's frame, sidebar and one error sentence).
 - a click on a closed block of ResNet-152 (``layer1.0``: it is on screen as the page opens) until ECharts has
   finished the redraw with the block's layers in it.
 - ResNet-1202 with every group open ("Open all"), from the click to the redraw finished; "Fold all" in between.
@@ -118,15 +118,12 @@ def _pin(cpu: int) -> list[str]:
 
 
 @contextlib.contextmanager
-def _checkout(commit: str) -> Iterator[Path]:
-    path = Path(tempfile.mkdtemp(prefix=f"rv-{commit}-"))
-    path.rmdir()
-    subprocess.run(["git", "worktree", "add", "--detach", "--quiet", str(path), commit], cwd=ROOT, check=True)
-    try:
-        yield path
-    finally:
-        subprocess.run(["git", "worktree", "remove", "--force", str(path)], cwd=ROOT, check=False)
-        shutil.rmtree(path, ignore_errors=True)
+def _export(commit: str) -> Iterator[Path]:
+    """``commit``'s files in a temporary folder (``git archive``: no worktree to register in the shared checkout)."""
+    with tempfile.TemporaryDirectory(prefix=f"bench-graph-{commit}-") as tmp:
+        files = subprocess.run(["git", "archive", commit], cwd=ROOT, check=True, capture_output=True).stdout
+        subprocess.run(["tar", "-x", "-C", tmp], input=files, check=True)
+        yield Path(tmp)
 
 
 @contextlib.contextmanager
@@ -363,7 +360,7 @@ def main() -> None:
 
     with (
         tempfile.TemporaryDirectory() as tmp,
-        _checkout(BEFORE) as before,
+        _export(BEFORE) as before,
         _server(ROOT) as new,
         _server(before) as old,
         sync_playwright() as p,
