@@ -90,7 +90,9 @@ def _node_item(
     v = n.node
     item: dict[str, Any] = {"name": n.id, "x": n.x, "y": n.y}
     if v is None:  # a segment's entry point: a joint, not a node
-        return item | {"symbol": "circle", "symbolSize": 2, "itemStyle": {"color": "#495057"}, "silent": True}
+        # sized in layout points like the boxes, so it stays a small joint at every zoom
+        joint = max(3.0 * s, 0.5)
+        return item | {"symbol": "circle", "symbolSize": joint, "itemStyle": {"color": "#495057"}, "silent": True}
     fill = v.fill
     if overlay is not None:
         fill = overlay.color(n.id) or "#f1f3f5"
@@ -102,7 +104,12 @@ def _node_item(
         "symbol": "circle" if v.kind == "add" else "roundRect",
         "symbolSize": [max(n.w * s, 1.0), max(n.h * s, 1.0)],
         "itemStyle": {"color": fill, "borderColor": border, "borderWidth": width},
-        "label": {"show": True, "formatter": "\n".join(v.lines), "fontSize": 11 if v.kind != "add" else 12},
+        "label": {
+            "show": True,
+            "formatter": "\n".join(v.lines),
+            "fontSize": 11 if v.kind != "add" else 12,
+            "color": _ink(fill),
+        },
     }
     node = h.nodes.get(n.id) if v.kind != "add" or n.id in h else h.nodes.get(n.id.removesuffix(".add"))
     if v.kind in ("input", "output"):
@@ -114,32 +121,50 @@ def _node_item(
     return item
 
 
-def _cluster_item(c: Cluster, s: float, h: Hierarchy, lang: Lang) -> dict[str, Any]:
-    w, hgt = (c.x1 - c.x0), (c.y1 - c.y0)
-    tip = f"<b>{_esc(c.id)}</b><br/><i>{_esc(t('graph.tip.click_fold', lang))}</i>"
-    return {
-        "name": f"frame:{c.id}",
-        "x": (c.x0 + c.x1) / 2,
-        "y": (c.y0 + c.y1) / 2,
-        "symbol": "rect",
-        "symbolSize": [w * s, hgt * s],
-        "itemStyle": {
-            "color": "rgba(0,0,0,0)",
-            "borderColor": "#adb5bd" if c.depth == 0 else "#868e96",
-            "borderType": "dashed" if c.depth == 0 else "solid",
-            "borderWidth": 1,
-        },
-        "label": {
-            "show": True,
-            "position": "insideTopLeft",
-            "formatter": c.id if c.id not in ("stem", "head") else t(f"graph.{c.id}", lang),
-            "fontSize": 12,
-            "color": "#495057",
-            "fontWeight": "bold" if c.depth == 0 else "normal",
-        },
-        "tooltip": {"formatter": tip},
-        "emphasis": {"disabled": True},
-    }
+def _frame_items(c: Cluster, lang: Lang) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """A frame around an open group: four links between invisible corners (a tall rect symbol would be squashed
+    by ECharts' symbol sizing), and its name at the top left. Clicking the frame or its name folds the group."""
+    tip = {"formatter": f"<b>{_esc(c.id)}</b><br/><i>{_esc(t('graph.tip.click_fold', lang))}</i>"}
+    name = f"frame:{c.id}"
+    corners = [(c.x0, c.y0), (c.x1, c.y0), (c.x1, c.y1), (c.x0, c.y1)]
+    nodes: list[dict[str, Any]] = [
+        {"name": f"{name}#{i}", "x": x, "y": y, "symbolSize": 0, "silent": True, "label": {"show": False}}
+        for i, (x, y) in enumerate(corners)
+    ]
+    nodes.append(
+        {
+            "name": name,
+            "x": c.x0 + 3,
+            "y": c.y0 + 9,
+            "symbol": "rect",
+            "symbolSize": [30, 12],  # invisible; its area ranks the label above the edges' shape labels
+            "symbolOffset": [15, 0],
+            "itemStyle": {"color": "rgba(0,0,0,0)"},
+            "label": {
+                "show": True,
+                "position": "insideLeft",
+                "formatter": c.id if c.id not in ("stem", "head") else t(f"graph.{c.id}", lang),
+                "fontSize": 12,
+                "color": "#495057",
+                "fontWeight": "bold" if c.depth == 0 else "normal",
+            },
+            "tooltip": tip,
+        }
+    )
+    line = {"color": "#adb5bd" if c.depth == 0 else "#868e96", "type": "dashed" if c.depth == 0 else "solid"}
+    links = [
+        {"name": name, "source": f"{name}#{i}", "target": f"{name}#{(i + 1) % 4}", "lineStyle": line, "tooltip": tip}
+        for i in range(4)
+    ]
+    return nodes, links
+
+
+def _ink(fill: str) -> str:
+    """Label colour readable on ``fill`` (#rrggbb): white on dark fills, near-black elsewhere."""
+    if len(fill) != 7 or not fill.startswith("#"):
+        return "#212529"
+    r, g, b = (int(fill[i : i + 2], 16) / 255 for i in (1, 3, 5))
+    return "#ffffff" if 0.2126 * r + 0.7152 * g + 0.0722 * b < 0.45 else "#212529"
 
 
 def _edge_items(e: LEdge, k: int, lang: Lang) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
@@ -190,9 +215,13 @@ def options(
         {"name": f"corner{i}", "x": x, "y": y, "symbolSize": 0, "silent": True, "label": {"show": False}}
         for i, (x, y) in enumerate(((0.0, 0.0), (layout.width, layout.height)))
     ]
-    data: list[dict[str, Any]] = corners + [_cluster_item(c, s, h, lang) for c in layout.clusters]
-    data += [_node_item(n, s, h, lang, overlay, marks) for n in layout.nodes]
+    data: list[dict[str, Any]] = corners
     links: list[dict[str, Any]] = []
+    for c in layout.clusters:
+        frame_nodes, frame_links = _frame_items(c, lang)
+        data += frame_nodes
+        links += frame_links
+    data += [_node_item(n, s, h, lang, overlay, marks) for n in layout.nodes]
     for k, e in enumerate(layout.edges):
         bends, pieces = _edge_items(e, k, lang)
         data += bends
@@ -256,6 +285,10 @@ def _view(layout: Layout, s: float, focus: Focus | None) -> tuple[float, list[fl
     target = None
     if focus is not None and focus.node is not None:
         target = next((n for n in layout.nodes if n.id == focus.node), None)
+        frame = next((c for c in layout.clusters if c.id == focus.node), None)
+        if target is None and frame is not None:  # an open group: its top, where its first layers are
+            half = (HEIGHT_PX - 40) / 2 / (s * zoom)
+            return zoom, [(frame.x0 + frame.x1) / 2, frame.y0 + half - 20]
     if target is None:
         top = layout.nodes[0]
         half = (HEIGHT_PX - 40) / 2 / (s * zoom)

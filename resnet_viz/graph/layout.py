@@ -247,7 +247,7 @@ def layout(view: View) -> Layout:
             edges.append(LEdge(src, e.dst, pts, VEdge(src, e.dst, e.shape, e.style, e.note), where))
         prev_exit = seg.exit
         cursor += p.height
-    clusters = _clusters(view, nodes)
+    clusters = _clusters(view, nodes, edges)
     xs = [n.x - n.w / 2 for n in nodes] + [c.x0 for c in clusters]
     xe = [n.x + n.w / 2 for n in nodes] + [c.x1 for c in clusters]
     left = min(xs)
@@ -266,21 +266,31 @@ def layout(view: View) -> Layout:
     return Layout(moved, moved_edges, moved_clusters, max(xe) - left, cursor)
 
 
-def _clusters(view: View, nodes: Sequence[LNode]) -> list[Cluster]:
-    """A frame around each open stage, block, stem and head: the box of what it holds, padded."""
+def _clusters(view: View, nodes: Sequence[LNode], edges: Sequence[LEdge]) -> list[Cluster]:
+    """A frame around each open stage, block, stem and head: the box of what it holds (its nodes and the routes
+    of the edges into them, shortcuts included), padded."""
     h = view.hierarchy
     boxes: dict[str, list[float]] = {}
-    for n in nodes:
-        if n.node is None:
-            continue
-        base = n.id.removesuffix(".add") if n.node.kind == "add" and n.id not in h else n.id
+
+    def owners(node_id: str) -> list[str]:
+        base = node_id if node_id in h else node_id.removesuffix(".add")
+        if base not in h:
+            return []
         chain = [a for a in h.ancestors(base) if a in view.open and h[a].kind != "run"]
-        if base in view.open:
-            chain.append(base)
+        return [*chain, base] if base in view.open else chain
+
+    def grow(chain: Sequence[str], x0: float, y0: float, x1: float, y1: float) -> None:
         for a in chain:
-            b = boxes.setdefault(a, [n.x - n.w / 2, n.y - n.h / 2, n.x + n.w / 2, n.y + n.h / 2])
-            b[0], b[1] = min(b[0], n.x - n.w / 2), min(b[1], n.y - n.h / 2)
-            b[2], b[3] = max(b[2], n.x + n.w / 2), max(b[3], n.y + n.h / 2)
+            b = boxes.setdefault(a, [x0, y0, x1, y1])
+            b[0], b[1], b[2], b[3] = min(b[0], x0), min(b[1], y0), max(b[2], x1), max(b[3], y1)
+
+    for n in nodes:
+        if n.node is not None:
+            grow(owners(n.id), n.x - n.w / 2, n.y - n.h / 2, n.x + n.w / 2, n.y + n.h / 2)
+    for e in edges:  # an edge's bends belong to the groups of the node it enters
+        chain = owners(e.dst)
+        for x, y in e.points[1:-1]:
+            grow(chain, x, y, x, y)
     depth = {gid: sum(1 for a in h.ancestors(gid) if h[a].kind != "run") for gid in boxes}
     framed: dict[str, Cluster] = {}
     for gid in sorted(boxes, key=lambda g: -depth[g]):  # inner frames first: an outer one wraps them
@@ -288,7 +298,7 @@ def _clusters(view: View, nodes: Sequence[LNode]) -> list[Cluster]:
         x0, y0, x1, y1 = x0 - PAD, y0 - PAD - LABEL_ROOM * 0.8, x1 + PAD, y1 + PAD
         for c in framed.values():
             if gid in h.ancestors(c.id):
-                x0, y0 = min(x0, c.x0 - PAD), min(y0, c.y0 - LABEL_ROOM * 0.8)
+                x0, y0 = min(x0, c.x0 - PAD), min(y0, c.y0 - LABEL_ROOM)
                 x1, y1 = max(x1, c.x1 + PAD), max(y1, c.y1 + PAD)
         framed[gid] = Cluster(gid, x0, y0, x1, y1, depth[gid])
     return sorted(framed.values(), key=lambda c: c.depth)

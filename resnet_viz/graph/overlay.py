@@ -91,15 +91,24 @@ def trace_overlay(h: Hierarchy, key: str, label: str) -> Overlay:
 
 
 def layer_overlay(
-    h: Hierarchy, values: Mapping[str, float], *, key: str, label: str, scale: Scale = "log", digits: int = 3
+    h: Hierarchy,
+    values: Mapping[str, float],
+    *,
+    key: str,
+    label: str,
+    scale: Scale = "log",
+    digits: int = 3,
+    groups: bool = True,
 ) -> Overlay:
     """Per-layer numbers (a lab run's gradient norms at one step, keyed by module path), exactly as given, and
     each group holding some of them: the root of the sum of their squares (the norm of the group's gradients
     when each value is its layer's gradient norm)."""
     out = {k: float(v) for k, v in values.items() if k in h}
+    if not groups:  # numbers that do not add up (an error, a std): only where they were measured
+        return Overlay(key, label, out, scale, digits=digits)
     sums: dict[str, float] = {}
     for k, v in out.items():
         for a in h.ancestors(k):
             sums[a] = sums.get(a, 0.0) + v * v
-    groups = {a: math.sqrt(s) for a, s in sums.items() if a not in out}
-    return Overlay(key, label, {**out, **groups}, scale, digits=digits)
+    rss = {a: math.sqrt(s) for a, s in sums.items() if a not in out}
+    return Overlay(key, label, {**out, **rss}, scale, digits=digits)

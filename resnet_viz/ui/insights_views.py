@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 from typing import Final
 
@@ -14,6 +15,7 @@ from ..lab.insights.readings import convexity, erf_rows, lesion_summary, respons
 from ..lab.store import RunRecord, RunStore
 from ..plots import insights as plots
 from .insight_job import job
+from .insights_graph import lesion_graph, responses_graph
 from .text import lang, tr
 
 __all__ = ["SECTIONS"]
@@ -83,13 +85,14 @@ def _landscape(store: RunStore, run: RunRecord) -> None:
 # -- block lesions (Veit et al. 2016) ----------------------------------------------------------------------------
 
 
-def _draw_lesion(record: Lesions) -> None:
+def _draw_lesion(run: RunRecord, record: Lesions) -> None:
     L = lang()
     _chart(plots.lesion_figure(record, L), "lesion")
     _chart(plots.lesion_k_figure(record, L), "lesion_k")
     for x in lesion_summary(record):
         st.markdown(tr("insights.page.lesion_line", net=_net(x.net), base=_pct(x.baseline_error),
                        one=_pct(x.mean_single), worst=_pct(x.worst_single), block=x.worst_block or "–"))  # fmt: skip
+    lesion_graph(run, record)
 
 
 def _lesion(store: RunStore, run: RunRecord) -> None:
@@ -100,7 +103,14 @@ def _lesion(store: RunStore, run: RunRecord) -> None:
         tr("insights.page.draws"), min_value=1, max_value=MAX_DRAWS, value=DEFAULTS["lesion"]["draws"], step=1,
         key="ins_lesion_draws",
     )  # fmt: skip
-    job(store, run, "lesion", {"images": images, "draws": draws}, _draw_lesion, cost=tr("insights.page.lesion_cost"))
+    job(
+        store,
+        run,
+        "lesion",
+        {"images": images, "draws": draws},
+        functools.partial(_draw_lesion, run),
+        cost=tr("insights.page.lesion_cost"),
+    )
 
 
 # -- effective receptive fields (Luo et al. 2016) ----------------------------------------------------------------
@@ -144,17 +154,25 @@ def _erf(store: RunStore, run: RunRecord) -> None:
 # -- layer responses (He et al. 2015, Fig. 7) --------------------------------------------------------------------
 
 
-def _draw_responses(record: Responses) -> None:
+def _draw_responses(run: RunRecord, record: Responses) -> None:
     _chart(plots.responses_figure(record, lang()), "responses")
     r = responses_reading(record)
     key = "insights.page.responses_shows" if r.shows else "insights.page.responses_not"
     st.markdown(tr(key, res=r.residual_mean, plain=r.plain_mean, smaller=r.smaller, layers=r.layers))
+    responses_graph(run, record)
 
 
 def _responses(store: RunStore, run: RunRecord) -> None:
     st.markdown(tr("insights.page.responses_intro"))
     images = _images("responses", st.columns(3)[0])
-    job(store, run, "responses", {"images": images}, _draw_responses, cost=tr("insights.page.responses_cost"))
+    job(
+        store,
+        run,
+        "responses",
+        {"images": images},
+        functools.partial(_draw_responses, run),
+        cost=tr("insights.page.responses_cost"),
+    )
 
 
 # -- shattered gradients (Balduzzi et al. 2017) ------------------------------------------------------------------
