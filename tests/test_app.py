@@ -30,8 +30,8 @@ def test_home_stage_table_speaks_in_units_with_exact_tooltips() -> None:
         sum(p.numel() for p in getattr(tv50, f"layer{i}").parameters()) for i in range(1, 5)
     ]
     cells, helps = shown(at.dataframe[0])
-    assert cells["params"].tolist() == ["9.54 K", "216 K", "1.22 M", "7.1 M", "15 M"]  # torchvision's stem: 9,536
-    assert cells["MACs"].tolist() == ["118 M", "668 M", "1.03 G", "1.46 G", "809 M"]  # stem: 64·112·112 · 3·7·7 = 118,013,952
+    assert cells["params"].tolist() == ["9.54 K", "216 K", "1.22 M", "7.1 M", "15 M"]  # stem: 64·3·7·7 + BN 128 = 9,536
+    assert cells["MACs"].tolist() == ["118 M", "668 M", "1.03 G", "1.46 G", "809 M"]  # stem: 64·112·112·3·7·7
     assert helps["params"].endswith(
         "stem: 9,536  \nlayer1: 215,808  \nlayer2: 1,219,584  \nlayer3: 7,098,368  \nlayer4: 14,964,736"
     )
