@@ -229,7 +229,8 @@ def sweep_figure(curves: Sequence[SweepCurve], lang: Lang, *, smoothing: float =
         shown.add(c.depth)
         traces += _smoothed_pair(list(range(1, len(c.loss) + 1)), c.loss, smoothing, trace)
     step = t("grad.plot.step", lang)
-    panel = {"xref": "paper", "yref": "paper", "y": 1.0, "yanchor": "bottom", "showarrow": False, "font": {"size": 14}}
+    panel = {"xref": "paper", "yref": "paper", "y": 1.0, "yanchor": "bottom", "showarrow": False}
+    panel["font"] = {"size": 15, "weight": "bold"}  # each panel's title, above it
     return _figure(
         traces,
         t("grad.plot.sweep_title", lang),
