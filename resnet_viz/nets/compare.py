@@ -9,8 +9,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from ..i18n import DEFAULT_LANG, Lang, t
-from .trace import LayerRecord, TraceReport
 from ..units import human
+from .trace import LayerRecord, TraceReport
 
 __all__ = ["CompareRow", "CompareTable", "NetPoint", "compare", "compare_csv", "compare_json", "stage_recipe"]
 
