@@ -36,6 +36,7 @@ from typing import Any
 
 from resnet_viz import cifar_spec
 from resnet_viz.lab.config import RunConfig
+from resnet_viz.lab.cores import usable_cores
 from resnet_viz.lab.engine import Engine
 from resnet_viz.lab.runs import start_run
 from resnet_viz.lab.store import ACTIVE, RunStore
@@ -210,7 +211,7 @@ def memory_and_watchers() -> None:
                 limit = "cap" if n > MAX_WATCHERS else "budget" if time.monotonic() - started >= BUDGET_S else "goal"
                 print(
                     f"watching sessions one replica sustains at <= {REFRESH_GOAL_S:.0f} s refresh (median): "
-                    f"{sustained} (stopped by the {limit}; pages and server on the same {os.cpu_count()} cores)"
+                    f"{sustained} (stopped by the {limit}; pages and server on the same {usable_cores()} cores)"
                 )
                 for page in pages:
                     page.context.close()

@@ -28,6 +28,7 @@ import psutil
 import torch
 import torch.nn.functional as F
 
+from resnet_viz.lab.cores import usable_cores
 from resnet_viz.lab.data import batches, synthetic
 from resnet_viz.lab.defaults import DEFAULT
 from resnet_viz.lab.engine import Engine
@@ -43,7 +44,7 @@ _STEP = re.compile(r"Step (\d+) of (\d+) · [^·]+ · (?:running|训练中)")  #
 
 def bare(seconds: float, *, channels_last: bool = False, compiled: bool = False, batch_size: int = 0) -> float:
     """Pair-steps per second of a plain loop training both default nets on identical batches."""
-    torch.set_num_threads(os.cpu_count() or 2)
+    torch.set_num_threads(usable_cores())
     data = synthetic(seed=1)
     fmt = torch.channels_last if channels_last else torch.contiguous_format
     nets: list[tuple[Any, torch.optim.Optimizer]] = []
@@ -187,7 +188,7 @@ def main() -> None:
     from playwright.sync_api import sync_playwright
 
     base = bare(WINDOW_S)
-    print(f"bare loop: {base:.3f} pair-steps/s ({os.cpu_count()} cores, batch {DEFAULT.batch_size})", flush=True)
+    print(f"bare loop: {base:.3f} pair-steps/s ({usable_cores()} cores, batch {DEFAULT.batch_size})", flush=True)
     cl = bare(WINDOW_S / 2, channels_last=True)
     wide = bare(WINDOW_S / 2, batch_size=2 * DEFAULT.batch_size)
     print(f"  channels-last {cl:.3f} ({cl / base:.2f}x); batch {2 * DEFAULT.batch_size}: {wide:.3f} pair-steps/s, "

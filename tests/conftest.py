@@ -156,3 +156,16 @@ def open_page(path: str, **params: str | None) -> Any:
     at.switch_page(path).run()
     assert not at.exception
     return at
+
+
+def shown(element: Any) -> tuple[Any, dict[str, str]]:
+    """What an AppTest ``st.dataframe`` shows: its cells as the browser draws them (the Styler's display values,
+    "25.6 M") and each configured column's tooltip."""
+    import json
+
+    import pyarrow as pa
+
+    proto = element.proto
+    cells = pa.ipc.open_stream(proto.arrow_data.styler.display_values).read_all().to_pandas()
+    helps = {name: c.get("help", "") for name, c in json.loads(proto.columns or "{}").items()}
+    return cells, helps

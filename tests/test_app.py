@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import torchvision.models as tv
 from streamlit.testing.v1 import AppTest
 
 from resnet_viz import preset, trace
-from tests.conftest import ROOT
+from tests.conftest import ROOT, shown
 
 APP = str(ROOT / "app.py")
 
@@ -19,6 +20,25 @@ def test_home_shows_resnet50_at_once() -> None:
     assert not at.exception
     assert [m.value for m in at.metric] == ["50", "25.56 M", "4.09 G", "427×427"]
     assert "resnet50 (depth 50), input 3×224×224" in at.subheader[0].value
+
+
+def test_home_stage_table_speaks_in_units_with_exact_tooltips() -> None:
+    at = app().run()
+    table = at.dataframe[0].value  # the numbers themselves stay exact (they sort as numbers)
+    tv50 = tv.resnet50()
+    assert table["params"].tolist()[1:] == [
+        sum(p.numel() for p in getattr(tv50, f"layer{i}").parameters()) for i in range(1, 5)
+    ]
+    cells, helps = shown(at.dataframe[0])
+    assert cells["params"].tolist() == ["9.54 K", "216 K", "1.22 M", "7.1 M", "15 M"]  # stem: 64·3·7·7 + BN 128 = 9,536
+    assert cells["MACs"].tolist() == ["118 M", "668 M", "1.03 G", "1.46 G", "809 M"]  # stem: 64·112·112·3·7·7
+    assert helps["params"].endswith(
+        "stem: 9,536  \nlayer1: 215,808  \nlayer2: 1,219,584  \nlayer3: 7,098,368  \nlayer4: 14,964,736"
+    )
+    assert "layer4: 809,238,528" in helps["MACs"]
+    at.selectbox(key="lang").set_value("zh").run()
+    cells, helps = shown(at.dataframe[0])
+    assert cells["参数量"].tolist()[0] == "9.54 K" and "精确值：" in helps["参数量"]
 
 
 def test_switching_preset_and_language() -> None:

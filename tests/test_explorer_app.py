@@ -10,7 +10,8 @@ from typing import Any
 import torchvision.models as tv
 from streamlit.testing.v1 import AppTest
 
-from tests.conftest import ROOT
+from resnet_viz.units import human
+from tests.conftest import ROOT, shown
 
 APP = str(ROOT / "app.py")
 
@@ -78,6 +79,8 @@ def test_explorer_graph_and_table_match_torchvision() -> None:
     assert sum("projection" in tip for tip in edge_tips(graph)) == 4
     table = at.dataframe[0].value
     assert len(table) == 174 and table["params"].sum() == tv.ResNet50_Weights.IMAGENET1K_V1.meta["num_params"]
+    cells, helps = shown(at.dataframe[0])  # conv1: 64·112·112 · 3·7·7 MACs and 64·3·7·7 weights
+    assert (cells["MACs"][0], cells["params"][0]) == ("118 M", "9.41 K") and "CSV and JSON exports" in helps["MACs"]
     assert [m.value for m in at.metric] == ["50", "25.56 M", "4.09 G", "427×427"]
     # side outputs: torchvision's stage strides 4, 4, 8, 16, 32
     side = at.dataframe[1].value
@@ -154,8 +157,10 @@ def test_compare_is_table_1_with_torchvision_totals() -> None:
     names = ("resnet18", "resnet34", "resnet50", "resnet101", "resnet152")
     metas = [getattr(tv, f"ResNet{n[6:]}_Weights").IMAGENET1K_V1.meta for n in names]
     assert table.columns.tolist() == list(names)
-    assert table.loc["params"].tolist() == [f"{m['num_params']:,}" for m in metas]
-    assert table.loc["MACs (G)"].tolist() == [f"{m['_ops']:.2f}" for m in metas]
+    assert table.loc["params"].tolist() == [human(m["num_params"]) for m in metas]  # "11.7 M" … "60.2 M"
+    assert table.loc["MACs"].tolist() == [f"{m['_ops']:.3g} G" for m in metas]  # torchvision's GFLOPs, 3 digits
+    assert any("K, M, G, T: thousand, million" in c.value for c in at.caption)  # the units; exact numbers: exports
+    assert [b.proto.label for b in at.get("download_button")] == ["Table as CSV", "Table as JSON"]
     assert table.loc["layer3 output"].tolist() == ["256×14×14"] * 2 + ["1024×14×14"] * 3
     assert '"x":[18,34,50,101,152]' in at.get("plotly_chart")[0].proto.spec
 
@@ -165,8 +170,9 @@ def test_compare_is_table_1_with_torchvision_totals() -> None:
     # option A adds no parameters; B adds torchvision's three projections; C projects every block
     tv34 = tv.resnet34()
     proj = sum(p.numel() for n, m in tv34.named_modules() if n.endswith("downsample") for p in m.parameters())
-    a, b, c = (int(v.replace(",", "")) for v in table.loc["params"])
-    assert b == sum(p.numel() for p in tv34.parameters()) and a == b - proj and c > b
+    total = sum(p.numel() for p in tv34.parameters())
+    a, b, c = table.loc["params"]
+    assert (a, b) == (human(total - proj), human(total)) == ("21.6 M", "21.8 M") and c != b  # exact: test_graph
     assert "depth" not in table.index and "shortcuts" in table.index
 
     at.radio(key="compare_scenario").set_value("custom").run()

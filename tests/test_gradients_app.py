@@ -54,6 +54,14 @@ def test_a_stored_run_opens_by_its_link_and_the_plots_hold_its_numbers(store: Ru
     assert len(specs) == 5
     assert "At step 3" in " ".join(m.value for m in at.markdown)
     assert len(at.get("download_button")) == 2
+    # the loss curves: smoothed (TensorBoard's EMA, weight 0.6 by default) over the raw values drawn faintly
+    curves = next(s for s in specs if s["layout"]["title"]["text"] == "Training loss and accuracy")
+    raw, smooth = curves["data"][:2]
+    assert raw["y"] == [2.4, 2.3, 2.2] and raw["opacity"] == 0.25
+    assert smooth["y"] == pytest.approx([2.4, 1.496 / 0.64, 1.7776 / 0.784])  # by hand, as in test_smoothing
+    at.slider(key="grad_smoothing").set_value(0.0).run()
+    curves = next(s for s in _charts(at) if s["layout"]["title"]["text"] == "Training loss and accuracy")
+    assert [d["y"] for d in curves["data"]] == [[2.4, 2.3, 2.2], [0.1, 0.2, 0.3]] * 2  # raw only, both nets
 
 
 def test_an_unknown_run_in_the_link_is_one_sentence(store: RunStore) -> None:

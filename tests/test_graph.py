@@ -18,7 +18,7 @@ from resnet_viz.cli import main
 from resnet_viz.errors import InputError
 from resnet_viz.graph.draw import block_runs, build_graph, node_count, should_fold
 from resnet_viz.graph.export import graph_bytes, table_csv, table_json
-from resnet_viz.nets.compare import compare, stage_recipe
+from resnet_viz.nets.compare import compare, compare_csv, compare_json, stage_recipe
 from resnet_viz.nets.spec import preset
 from resnet_viz.nets.trace import trace
 from tests.conftest import require_tool
@@ -126,17 +126,32 @@ def test_compare_is_table_1_computed() -> None:
     names = ("resnet18", "resnet34", "resnet50", "resnet101", "resnet152")
     table = compare([trace(n) for n in names], names)
     weights = [getattr(tv, f"ResNet{n[6:]}_Weights").IMAGENET1K_V1.meta for n in names]
-    assert table.row("params").values == tuple(f"{w['num_params']:,}" for w in weights)
-    assert table.row("MACs (G)").values == tuple(f"{w['_ops']:.2f}" for w in weights)
+    assert table.row("params").exact == tuple(w["num_params"] for w in weights)
+    assert table.row("params").values == ("11.7 M", "21.8 M", "25.6 M", "44.5 M", "60.2 M")
+    assert tuple(round(m / 1e9, 3) for m in table.row("MACs").exact) == tuple(w["_ops"] for w in weights)
+    assert table.row("MACs").values == ("1.81 G", "3.66 G", "4.09 G", "7.8 G", "11.5 G")
     assert table.row("depth").values == ("18", "34", "50", "101", "152")
     # He et al. 2015, Table 1, conv3_x of the 50/101/152-layer nets ×4, ×4, ×8
     assert table.row("layer2").values[2:] == tuple(f"[1×1, 128 · 3×3, 128 /2 · 1×1, 512] ×{n}" for n in (4, 4, 8))
     assert not table.row("input").differs and table.row("layer4 output").differs
 
 
+def test_compare_exports_carry_exact_counts() -> None:
+    table = compare([trace("resnet18"), trace("resnet50")], ["resnet18", "resnet50"])
+    rows = {r[0]: r[1:] for r in csv.reader(io.StringIO(compare_csv(table).decode()))}
+    assert rows["row"] == ["resnet18", "resnet50"]
+    assert rows["params"] == ["11689512", "25557032"]  # torchvision's num_params, where the page shows "11.7 M"
+    assert rows["depth"] == ["18", "50"] and rows["layer4 output"] == ["512×7×7", "2048×7×7"]
+    doc = json.loads(compare_json(table))
+    found = {r["row"]: r["values"] for r in doc["rows"]}
+    assert found["params"] == {"resnet18": 11_689_512, "resnet50": 25_557_032}
+    assert found["MACs"]["resnet50"] == 4_089_184_256  # torchvision: 4.089 GFLOPs
+    assert found["input"] == {"resnet18": "3×224×224", "resnet50": "3×224×224"}
+
+
 def test_compare_v1_against_v1_5_differs_only_where_the_stride_moves() -> None:
     table = compare([trace(preset("resnet50", variant="v1")), trace("resnet50")], ["v1", "v1.5"])
-    assert {r.label for r in table.rows if r.differs} == {"MACs (G)", "receptive field", "layer2", "layer3", "layer4"}
+    assert {r.label for r in table.rows if r.differs} == {"MACs", "receptive field", "layer2", "layer3", "layer4"}
     assert stage_recipe(trace(preset("resnet50", variant="v1")), "layer3") == "[1×1, 256 /2 · 3×3, 256 · 1×1, 1024] ×6"
 
 
@@ -153,6 +168,7 @@ def test_exports() -> None:
     assert sum(int(x["params"]) for x in rows) == sum(p.numel() for p in tv.resnet50().parameters())
     doc = json.loads(table_json(r, stage="layer4"))
     assert doc["totals"]["params"] == 25_557_032
+    assert doc["stages"][-1]["params"] == sum(p.numel() for p in tv.resnet50().layer4.parameters())  # 14,964,736
     assert sum(x["params"] for x in doc["layers"]) == sum(p.numel() for p in tv.resnet50().layer4.parameters())
     with pytest.raises(InputError, match="Format 'gif' is not one of dot, svg, png."):
         graph_bytes(g, "gif")

@@ -10,6 +10,7 @@ from streamlit.testing.v1 import AppTest
 from torchvision.models import DenseNet
 
 from resnet_viz.i18n import t
+from resnet_viz.lab.defaults import REFERENCE_DEPTHS
 from resnet_viz.lab.reference import REFERENCE_FILE
 from resnet_viz.lab.store import RunStore
 from resnet_viz.tour.chapters import CHAPTERS
@@ -38,10 +39,16 @@ def check_view(at: AppTest, key: str, lang: str) -> None:
     """Each chapter's live view is there, with the app's own numbers (checked against oracles in test_tour.py)."""
     body = text(at)
     if key == "degradation":
-        names = [tr["name"] for tr in plotly(at)[0]["data"]]
-        assert len(names) == 8 and (names[0].startswith("plain-") if lang == "en" else names[0].startswith("普通-"))
+        lines = plotly(at)[0]["data"]
+        titles = [tr["hovertemplate"].split("<br>")[0] for tr in lines]
+        assert len(lines) == 8 and (titles[0].startswith("plain-") if lang == "en" else titles[0].startswith("普通-"))
+        # He et al. 2015 Fig. 6's form: plain nets in the left panel, residual nets in the right, by depth
+        assert [tr.get("xaxis", "x") for tr in lines] == ["x"] * 4 + ["x2"] * 4
+        legend = [tr["name"] for tr in lines if tr["showlegend"]]
+        assert legend == [f"{d} layers" if lang == "en" else f"{d} 层" for d in REFERENCE_DEPTHS]
         _, curves = reference_curves(RunStore(f"sqlite:///{REFERENCE_FILE}"))  # the shipped runs, copied in
-        assert [len(tr["y"]) for tr in plotly(at)[0]["data"]] == [len(c.loss) for c in curves]
+        ordered = sorted(curves, key=lambda c: (not c.plain, c.depth))
+        assert [len(tr["y"]) for tr in lines] == [len(c.loss) for c in ordered]
         assert "SGD steps of 32 images" in body or "每步 32 张图像" in body
     elif key == "block":
         assert len(at.dataframe) == 2 and len(at.get("graphviz_chart")) == 2

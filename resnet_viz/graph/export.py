@@ -100,7 +100,14 @@ def table_json(report: TraceReport, *, stage: str | None = None) -> bytes:
         "input_shape": list(report.input_shape),
         "totals": {"depth": t.depth, "params": t.params, "macs": t.macs, "layers": t.layers},
         "stages": [
-            {"name": s.name, "output_shape": list(s.output_shape), "stride": s.stride[0], "rf": list(s.rf)}
+            {
+                "name": s.name,
+                "output_shape": list(s.output_shape),
+                "stride": s.stride[0],
+                "rf": list(s.rf),
+                "params": s.params,
+                "macs": s.macs,
+            }
             for s in report.stages
         ],
         "layers": layer_rows(report, stage=stage),

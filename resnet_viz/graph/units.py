@@ -4,20 +4,14 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from ..units import human  # the one formatter of counts, shared with the nets' tables and the pages
+
 __all__ = ["human", "human_bytes", "shape_text"]
 
 
 def shape_text(shape: Sequence[int]) -> str:
     """(256, 56, 56) -> "256×56×56"."""
     return "×".join(map(str, shape))
-
-
-def human(n: float) -> str:
-    """25557032 -> "25.6 M"; three significant digits, SI prefixes."""
-    for div, unit in ((1e9, "G"), (1e6, "M"), (1e3, "K")):
-        if abs(n) >= div:
-            return f"{n / div:.3g} {unit}"
-    return f"{n:g}" if isinstance(n, float) else str(n)
 
 
 def human_bytes(n: int) -> str:

@@ -21,10 +21,11 @@ from distributed.scheduler import KilledWorker
 
 from ..errors import UserError
 from .config import NETS
+from .cores import usable_cores
 from .store import ACTIVE, RunStore
 from .train import train_net
 
-__all__ = ["MAX_RUNS", "Engine", "EngineError"]
+__all__ = ["MAX_RUNS", "Engine", "EngineError", "worker_split"]
 
 # How many distinct runs train at once: each takes one task slot on each of two workers. More would
 # only share the same cores more thinly; the rest wait in the engine's queue.
@@ -36,6 +37,13 @@ CONNECT_TIMEOUT: Final = "8s"
 # ran 1.8-3x slower in a worker than in a plain process (measured); None leaves glibc's own threshold. Workers
 # started with `dask worker` get the same by MALLOC_TRIM_THRESHOLD_=1073741824 in their environment (DEPLOY.md).
 NO_MALLOC_TRIM: Final = {"distributed.nanny.pre-spawn-environ.MALLOC_TRIM_THRESHOLD_": None}
+
+
+def worker_split(cores: int, workers: int | None = None) -> tuple[int, int]:
+    """(workers, torch threads in each) for the embedded cluster: a run's two nets on two workers when there are two
+    cores, and workers × threads = cores."""
+    n = workers or (2 if cores >= 2 else 1)
+    return n, max(1, cores // n)
 
 
 class EngineError(UserError):
@@ -57,10 +65,9 @@ class Engine:
             if self.address:
                 self.client = Client(self.address, timeout=CONNECT_TIMEOUT, set_as_default=False)
             else:
-                cores = os.cpu_count() or 2
-                n = workers or (2 if cores >= 2 else 1)
+                n, threads = worker_split(usable_cores(), workers)  # the container's share, not the host's cores
                 with dask.config.set(NO_MALLOC_TRIM):
-                    self.cluster = self._local(n, cores)
+                    self.cluster = self._local(n, threads)
                 self.client = Client(self.cluster, set_as_default=False)
         except (OSError, TimeoutError, ValueError, RuntimeError) as e:
             if self.address:
@@ -68,7 +75,7 @@ class Engine:
             raise EngineError("engine_failed", detail=f"{type(e).__name__}: {e}") from e
 
     @staticmethod
-    def _local(n: int, cores: int) -> LocalCluster:
+    def _local(n: int, threads: int) -> LocalCluster:
         return LocalCluster(
             n_workers=n,
             threads_per_worker=MAX_RUNS,
@@ -76,7 +83,7 @@ class Engine:
             host="127.0.0.1",  # loopback only
             dashboard_address="127.0.0.1:0",  # its HTTP server (health, metrics) on loopback, any port
             resources={RESOURCE: MAX_RUNS},
-            env={"RESNET_VIZ_TORCH_THREADS": str(max(1, cores // n))},  # workers × threads = cores
+            env={"RESNET_VIZ_TORCH_THREADS": str(threads)},
             silence_logs=logging.ERROR,
         )
 

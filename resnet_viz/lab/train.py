@@ -24,6 +24,7 @@ from ..errors import UserError
 from ..nets.build import build
 from ..nets.resnet import seeded
 from .config import NetName, RunConfig
+from .cores import usable_cores
 from .data import ImageSet, batches, load_dataset
 from .gradients import TrainStep
 from .store import ACTIVE, MetricRow, RunStore, StoreError
@@ -42,9 +43,9 @@ def _data(dataset: str, folder: str, seed: int) -> ImageSet:
 
 
 def _threads() -> int:
-    """Torch threads for this worker: $RESNET_VIZ_TORCH_THREADS, else the cores shared by two workers."""
+    """Torch threads for this worker: $RESNET_VIZ_TORCH_THREADS, else the usable cores shared by two workers."""
     env = os.environ.get("RESNET_VIZ_TORCH_THREADS")
-    return int(env) if env else max(1, (os.cpu_count() or 2) // 2)
+    return int(env) if env else max(1, usable_cores() // 2)
 
 
 def memory_format(device: str) -> torch.memory_format:

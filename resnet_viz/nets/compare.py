@@ -2,23 +2,32 @@
 
 from __future__ import annotations
 
+import csv
+import io
+import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 
 from ..i18n import DEFAULT_LANG, Lang, t
+from ..units import human
 from .trace import LayerRecord, TraceReport
 
-__all__ = ["CompareRow", "CompareTable", "NetPoint", "compare", "stage_recipe"]
+__all__ = ["CompareRow", "CompareTable", "NetPoint", "compare", "compare_csv", "compare_json", "stage_recipe"]
 
 
 @dataclass(frozen=True)
 class CompareRow:
     label: str
-    values: tuple[str, ...]  # one per net, already formatted
+    values: tuple[str, ...]  # one per net, as shown (counts in human units: "25.6 M")
+    exact: tuple[int, ...] = ()  # one per net on rows of counts, for the exports; empty where the values are exact
 
     @property
     def differs(self) -> bool:
-        return len(set(self.values)) > 1
+        return len(set(self.exact or self.values)) > 1
+
+    @property
+    def exact_values(self) -> tuple[int | str, ...]:
+        return self.exact or self.values
 
 
 @dataclass(frozen=True)
@@ -73,14 +82,17 @@ def compare(
     def row(key: str, values: Sequence[str], **names: object) -> CompareRow:
         return CompareRow(t(f"compare.{key}", lang, **names), tuple(values))
 
+    def counts(key: str, values: Sequence[int]) -> CompareRow:
+        return CompareRow(t(f"compare.{key}", lang), tuple(human(v) for v in values), tuple(values))
+
     stages: list[str] = []
     for r in reports:
         stages += [s.name for s in r.stages if s.name not in stages]
     rows = [
         row("input", [_shape(r.input_shape) for r in reports]),
         row("depth", [str(r.depth) for r in reports]),
-        row("params", [f"{r.totals.params:,}" for r in reports]),
-        row("macs", [f"{r.totals.macs / 1e9:.2f}" for r in reports]),
+        counts("params", [r.totals.params for r in reports]),
+        counts("macs", [r.totals.macs for r in reports]),
         row("rf", [_shape(r.stages[-1].rf) for r in reports]),
         row("block", [r.blocks[0].type if r.blocks else "" for r in reports]),
         row("shortcut", [", ".join(sorted({b.shortcut for b in r.blocks})) for r in reports]),
@@ -93,3 +105,18 @@ def compare(
         rows.append(row("stage_out", [_shape(s.output_shape) if s else "" for s in found], stage=stage))
     points = tuple(NetPoint(n, r.depth, r.totals.params, r.totals.macs) for n, r in zip(nets, reports))
     return CompareTable(nets, tuple(rows), points)
+
+
+def compare_csv(table: CompareTable) -> bytes:
+    """The table as CSV, one row per fact and one column per net, counts exact (25557032, not "25.6 M")."""
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\n")
+    writer.writerow(["row", *table.nets])
+    writer.writerows([r.label, *r.exact_values] for r in table.rows)
+    return out.getvalue().encode("utf-8")
+
+
+def compare_json(table: CompareTable) -> bytes:
+    """The table as JSON: the nets, and each fact's value per net (counts exact, as integers)."""
+    rows = [{"row": r.label, "values": dict(zip(table.nets, r.exact_values))} for r in table.rows]
+    return json.dumps({"nets": list(table.nets), "rows": rows}, ensure_ascii=False, indent=1).encode("utf-8")

@@ -3,19 +3,34 @@
 from __future__ import annotations
 
 import math
-from collections.abc import Collection, Mapping, Sequence
+from collections.abc import Collection, Iterable, Mapping, Sequence
+from typing import Final
 
 import numpy as np
 import plotly.graph_objects as go
+from plotly.colors import sample_colorscale
 
 from ..i18n import Lang, t
 from ..lab.gradients import LayerNorm
 from ..lab.history import NetHistory, SweepCurve
+from .smoothing import DEFAULT_SMOOTHING, ema
 
-__all__ = ["COLORS", "curves_figure", "ends_figure", "heatmap_figure", "profile_figure", "records_at", "sweep_figure"]
+__all__ = [
+    "COLORS",
+    "curves_figure",
+    "depth_colors",
+    "ends_figure",
+    "heatmap_figure",
+    "profile_figure",
+    "records_at",
+    "sweep_figure",
+]
 
 COLORS: Mapping[str, str] = {"residual": "#1f77b4", "plain": "#d62728"}
 MAX_HEAT_STEPS = 400
+# Depths on a sequential scale: He et al. 2015 Fig. 6 colours each depth apart; light to dark reads shallow to deep.
+DEPTH_SCALE: Final = "Viridis_r"
+LIGHTEST: Final = 0.2  # where the scale starts: its very start is a yellow that barely shows on white
 # A small light template of our own: the lab draws its live figures without Streamlit's theme (theme=None),
 # which cost Chromium ~0.1 of a core more at one refresh every 1.5 s (benchmarks/bench_lab.py), and without
 # plotly's default template, whose 6 KB would travel with every refresh.
@@ -126,17 +141,33 @@ def heatmap_figure(history: NetHistory, lang: Lang) -> go.Figure:
     )
 
 
-def curves_figure(histories: Sequence[NetHistory], lang: Lang) -> go.Figure:
-    """Training loss and batch accuracy against step, both nets."""
+RAW_OPACITY: Final = 0.25  # the raw curve, faint behind the smoothed one (as TensorBoard draws it)
+
+
+def _smoothed_pair(x: list[int], y: Sequence[float], smoothing: float, trace: Trace) -> list[Trace]:
+    """The smoothed curve (``trace`` with its name and legend), after the raw one drawn faintly without a legend;
+    just the raw curve when ``smoothing`` is 0."""
+    if smoothing <= 0:
+        return [{**trace, "x": x, "y": list(y)}]
+    raw: Trace = {
+        **trace, "x": x, "y": list(y), "opacity": RAW_OPACITY, "showlegend": False, "hoverinfo": "skip",
+        "line": {**trace["line"], "width": 1},  # type: ignore[dict-item]
+    }  # fmt: skip
+    return [raw, {**trace, "x": x, "y": ema(y, smoothing)}]
+
+
+def curves_figure(histories: Sequence[NetHistory], lang: Lang, *, smoothing: float = DEFAULT_SMOOTHING) -> go.Figure:
+    """Training loss and batch accuracy against step, both nets; smoothed by TensorBoard's exponential moving
+    average (``smoothing`` its weight, 0 for none) over the raw values drawn faintly behind."""
     traces: list[Trace] = []
     for i, h in enumerate(histories):
         steps = h.step_numbers
         line = {"color": COLORS[h.net], "dash": "solid" if i < 2 else "dot"}
-        traces.append({"type": "scatter", "x": steps, "y": list(h.loss), "name": h.title, "line": line})
-        traces.append(
-            {"type": "scatter", "x": steps, "y": list(h.accuracy), "name": h.title, "line": line,
-             "showlegend": False, "xaxis": "x2", "yaxis": "y2"}
-        )  # fmt: skip
+        common: Trace = {"type": "scatter", "name": h.title, "legendgroup": h.title, "line": line}
+        traces += _smoothed_pair(steps, h.loss, smoothing, common)
+        traces += _smoothed_pair(
+            steps, h.accuracy, smoothing, {**common, "showlegend": False, "xaxis": "x2", "yaxis": "y2"}
+        )
     step = t("grad.plot.step", lang)
     return _figure(
         traces,
@@ -174,24 +205,43 @@ def ends_figure(histories: Sequence[NetHistory], lang: Lang) -> go.Figure:
     )
 
 
-def sweep_figure(curves: Sequence[SweepCurve], lang: Lang) -> go.Figure:
-    """He et al. 2015 Fig. 6 in small: training loss of plain (dashed) and residual (solid) nets by depth."""
-    palette = ("#2ca02c", "#9467bd", "#ff7f0e", "#8c564b", "#17becf", "#e377c2")
-    depths = sorted({c.depth for c in curves})
-    traces: list[Trace] = [
-        {
-            "type": "scatter",
-            "x": list(range(1, len(c.loss) + 1)),
-            "y": list(c.loss),
-            "name": c.title,
-            "line": {"color": palette[depths.index(c.depth) % len(palette)], "dash": "dash" if c.plain else "solid"},
-        }
-        for c in curves
-    ]
+def depth_colors(depths: Iterable[int]) -> dict[int, str]:
+    """One colour per depth on a sequential scale, light for the shallowest and dark for the deepest."""
+    ordered = sorted(set(depths))
+    last = max(len(ordered) - 1, 1)
+    at = [min(1.0, LIGHTEST + (1 - LIGHTEST) * i / last) for i in range(len(ordered))] if len(ordered) > 1 else [1.0]
+    return dict(zip(ordered, sample_colorscale(DEPTH_SCALE, at)))
+
+
+def sweep_figure(curves: Sequence[SweepCurve], lang: Lang, *, smoothing: float = 0.0) -> go.Figure:
+    """He et al. 2015 Fig. 6 in small: training loss by step, plain nets left and residual nets right on one shared
+    y-axis, coloured by depth (one legend entry per depth); ``smoothing`` as in ``curves_figure``."""
+    colors = depth_colors(c.depth for c in curves)
+    traces: list[Trace] = []
+    shown: set[int] = set()
+    for c in sorted(curves, key=lambda c: (not c.plain, c.depth)):  # plain first: the legend follows the left panel
+        trace: Trace = {
+            "type": "scatter", "name": t("grad.plot.sweep_depth", lang, depth=c.depth), "legendgroup": str(c.depth),
+            "showlegend": c.depth not in shown, "line": {"color": colors[c.depth]},
+            "xaxis": "x" if c.plain else "x2", "yaxis": "y" if c.plain else "y2",
+            "hovertemplate": f"{c.title}<br>%{{x}}: %{{y:.3g}}<extra></extra>",
+        }  # fmt: skip
+        shown.add(c.depth)
+        traces += _smoothed_pair(list(range(1, len(c.loss) + 1)), c.loss, smoothing, trace)
+    step = t("grad.plot.step", lang)
+    panel = {"xref": "paper", "yref": "paper", "y": 1.0, "yanchor": "bottom", "showarrow": False}
+    panel["font"] = {"size": 15, "weight": "bold"}  # each panel's title, above it
     return _figure(
         traces,
         t("grad.plot.sweep_title", lang),
-        height=420,
-        xaxis=_axis(t("grad.plot.step", lang)),
+        height=440,
+        margin={"l": 60, "r": 20, "t": 80, "b": 50},
+        xaxis=_axis(step, domain=[0, 0.48]),
         yaxis=_axis(t("grad.plot.loss", lang)),
+        xaxis2=_axis(step, domain=[0.52, 1], anchor="y2"),
+        yaxis2={"matches": "y", "anchor": "x2", "showticklabels": False},  # one y-axis for both panels, as in Fig. 6
+        annotations=[
+            {**panel, "text": t("grad.plot.sweep_plain", lang), "x": 0.24, "xanchor": "center"},
+            {**panel, "text": t("grad.plot.sweep_residual", lang), "x": 0.76, "xanchor": "center"},
+        ],
     )

@@ -3,13 +3,15 @@ and params and MACs against depth."""
 
 from __future__ import annotations
 
+import functools
 from typing import Final
 
 import pandas as pd
 import streamlit as st
 
 from ..errors import UserError
-from ..nets.compare import CompareTable, compare
+from ..graph.export import MIME
+from ..nets.compare import CompareTable, compare, compare_csv, compare_json
 from ..nets.spec import PRESETS, ResNetSpec, preset
 from ..plots.compare import params_macs_figure
 from .cache import cached_trace
@@ -48,6 +50,16 @@ def table_frame(table: CompareTable, *, only_diff: bool) -> pd.DataFrame:
     return frame
 
 
+def _exports(table: CompareTable) -> None:
+    """The table as CSV and JSON, counts exact: the page shows them in human units."""
+    writers = (("csv", compare_csv, ":material/table:"), ("json", compare_json, ":material/data_object:"))
+    for col, (fmt, write, icon) in zip(st.columns(4), writers):
+        col.download_button(
+            tr(f"explorer.export_{fmt}"), data=functools.partial(write, table), file_name=f"compare.{fmt}",
+            mime=MIME[fmt], key=f"compare_export_{fmt}", on_click="ignore", icon=icon,
+        )  # fmt: skip
+
+
 def render_compare() -> None:
     st.title(tr("compare.title"))
     st.caption(tr("compare.intro"))
@@ -84,5 +96,7 @@ def render_compare() -> None:
     differs = {r.label for r in table.rows if r.differs}
     styled = frame.style.apply(lambda row: [_DIFF_STYLE if row.name in differs else ""] * len(row), axis=1)
     st.table(styled)  # a static table wraps the long stage recipes that a dataframe would cut off
+    st.caption(f"{tr('units.legend')} {tr('units.exact_exports')}")
+    _exports(table)
     st.subheader(tr("compare.plot_heading"))
     st.plotly_chart(params_macs_figure(table.points, lang=lang()), width="stretch", key="compare_plot")

@@ -12,6 +12,7 @@ from ..graph.dot import view_dot
 from ..graph.export import MIME, graph_bytes, layer_rows, table_csv, table_json
 from ..nets.trace import TraceReport
 from .cache import cached_trace
+from .counts import count_table
 from .graph_view import net_graph
 from .net_views import stage_table, totals_row
 from .sidebar import usable
@@ -95,7 +96,8 @@ def _layer_table(report: TraceReport) -> str | None:
     st.markdown(
         tr("explorer.layers_shown", shown=len(rows), total=len(report.layers), params=f"{params:,}", macs=f"{macs:,}")
     )
-    st.dataframe(table, hide_index=True, width="stretch", height=420, key="explorer_table")
+    counts = [tr("explorer.col_params"), tr("explorer.col_macs")]
+    count_table(table, counts, key="explorer_table", exports=True, height=420)
     return stage
 
 

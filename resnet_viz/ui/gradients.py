@@ -18,6 +18,7 @@ from ..lab.store import ACTIVE, RunRecord, RunStore, StoreError
 from ..nets.build import pick_device
 from ..nets.choices import parse_ints
 from ..nets.spec import PRESETS, ResNetSpec, cifar_spec, preset
+from ..plots.smoothing import DEFAULT_SMOOTHING
 from . import lab
 from .gradients_live import LEFT, RUN, SWEEP, live, watching
 from .text import say_error, tr
@@ -50,6 +51,7 @@ DEFAULTS: Final[dict[str, Any]] = {
     "grad_sweep_steps": 100,
     "grad_keep": False,
     "grad_overlay": None,
+    "grad_smoothing": DEFAULT_SMOOTHING,
 }
 
 

@@ -16,6 +16,7 @@ from ..lab.history import NetHistory, SweepCurve, read_history, thinned
 from ..lab.runs import LIVE_S, queue_info, watch_run
 from ..lab.store import ACTIVE, RunRecord, RunStore
 from ..plots.gradients import curves_figure, ends_figure, heatmap_figure, profile_figure, records_at, sweep_figure
+from ..plots.smoothing import DEFAULT_SMOOTHING
 from . import lab
 from .lab_graph import lab_graph
 from .text import lang, tr
@@ -109,6 +110,17 @@ def _chart(where: Any, fig: go.Figure, key: str) -> None:
     where.plotly_chart(fig, key=key, width="stretch", theme=None)
 
 
+def _smoothing() -> float:
+    """TensorBoard's smoothing slider for the loss and accuracy curves (the plots only: the downloads stay raw)."""
+    # set here too: a fragment rerun can draw the slider first, after a full run that did not draw it dropped its state
+    st.session_state.setdefault("grad_smoothing", DEFAULT_SMOOTHING)
+    return float(
+        st.columns(4)[0].slider(
+            tr("grad.plot.smoothing"), 0.0, 0.99, step=0.01, key="grad_smoothing", help=tr("grad.plot.smoothing_help")
+        )
+    )
+
+
 def watching(rid: str) -> bool:
     return rid not in st.session_state.get(LEFT, set())
 
@@ -142,8 +154,9 @@ def _pair_view(store: RunStore, eng: Engine | None, rid: str) -> bool:
     cols = st.columns(len(NETS))
     for col, h in zip(cols, shown.values()):
         _chart(col, heatmap_figure(h, L), f"grad_plot_heat_{h.net}")
+    smoothing = _smoothing()
     c1, c2 = st.columns(2)
-    _chart(c1, curves_figure([*shown.values(), *extra], L), "grad_plot_curves")
+    _chart(c1, curves_figure([*shown.values(), *extra], L, smoothing=smoothing), "grad_plot_curves")
     _chart(c2, ends_figure(list(shown.values()), L), "grad_plot_ends")
     st.subheader(tr("grad.say.heading"))
     for sentence in explain(nets, batch_norm=run.config.spec.batch_norm):
@@ -166,7 +179,7 @@ def _pair_view(store: RunStore, eng: Engine | None, rid: str) -> bool:
 def _sweep_view(store: RunStore, eng: Engine | None, ids: list[str]) -> bool:
     runs = [watch_run(store, eng, rid, lab.session_id()) if watching(rid) else store.get(rid) for rid in ids]
     done, total = sum(r.step for r in runs), sum(r.total for r in runs)
-    st.caption(tr("grad.sweep_progress", done=done, total=total, left="", status=tr(f"lab.status_{runs[0].status}")))
+    st.caption(tr("grad.sweep_progress", done=done, total=total, status=tr(f"lab.status_{runs[0].status}")))
     st.progress(min(done / max(total, 1), 1.0))
     st.markdown(tr("grad.say.sweep_intro"))
     curves = [
@@ -176,7 +189,7 @@ def _sweep_view(store: RunStore, eng: Engine | None, ids: list[str]) -> bool:
         if h.steps
     ]
     if curves:
-        _chart(st, sweep_figure(curves, lang()), "grad_plot_sweep")
+        _chart(st, sweep_figure(curves, lang(), smoothing=_smoothing()), "grad_plot_sweep")
     else:
         st.info(tr("grad.loading"), icon=":material/hourglass_top:")
     return any(r.status in ACTIVE and watching(r.id) for r in runs)

@@ -42,7 +42,8 @@ def render_home() -> None:
                     tr("col.macs"): s.macs,
                 }
                 for s in report.stages
-            ]
+            ],
+            key="home_stage_table",
         )
         st.markdown(f"**{tr('home.where_next')}**")
         for path, key, icon, _ in PAGES[1:]:  # a half-width column cuts long link labels, so the blurb wraps

@@ -7,7 +7,9 @@ import streamlit as st
 from ..graph.draw import Level, build_graph
 from ..i18n import Lang
 from ..nets.spec import ResNetSpec
+from ..units import exact
 from .cache import cached_trace
+from .counts import count_table
 from .text import tr
 
 __all__ = ["cached_dot", "stage_table", "totals_row"]
@@ -16,13 +18,15 @@ __all__ = ["cached_dot", "stage_table", "totals_row"]
 def totals_row(report_params: int, macs: int, depth: int, rf: tuple[int, int]) -> None:
     c = st.columns(4)
     c[0].metric(tr("metric.depth"), f"{depth}")
-    c[1].metric(tr("metric.params"), f"{report_params / 1e6:.2f} M", help=f"{report_params:,}")
-    c[2].metric(tr("metric.macs"), f"{macs / 1e9:.2f} G", help=f"{macs:,}")
+    c[1].metric(tr("metric.params"), f"{report_params / 1e6:.2f} M", help=exact(report_params))
+    c[2].metric(tr("metric.macs"), f"{macs / 1e9:.2f} G", help=exact(macs))
     c[3].metric(tr("metric.rf"), f"{rf[0]}×{rf[1]}")
 
 
-def stage_table(stages: list[dict[str, object]]) -> None:
-    st.dataframe(stages, hide_index=True, width="stretch")
+def stage_table(stages: list[dict[str, object]], *, key: str | None = None) -> None:
+    """One row per stage; its params and MACs, where given, in human units with the exact numbers in the tooltip."""
+    counts = [c for c in (tr("col.params"), tr("col.macs")) if stages and c in stages[0]]
+    count_table(stages, counts, key=key)
 
 
 @st.cache_data(max_entries=64, show_spinner=False)

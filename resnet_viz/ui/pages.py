@@ -53,4 +53,8 @@ def navigation() -> StreamlitPage:
 def run_app() -> None:
     """One run of the app: page config, the shared sidebar, then the page the URL names."""
     st.set_page_config(page_title="ResNet visualizer", page_icon="🧱", layout="wide")
-    navigation().run()
+    page = navigation()
+    from .cache import sized_threads  # torch: only once st.navigation has run (tests/test_package.py)
+
+    sized_threads()  # before the page's first torch work
+    page.run()

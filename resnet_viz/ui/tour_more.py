@@ -6,7 +6,6 @@ from dataclasses import dataclass
 from typing import Final
 
 import numpy as np
-import pandas as pd
 import plotly.graph_objects as go
 import streamlit as st
 from PIL import Image
@@ -34,6 +33,7 @@ from ..vision.samples import SAMPLES, sample_bytes
 from ..vision.weights import WeightsInfo, load_model
 from .cache import cached_trace
 from .compare import table_frame
+from .counts import count_table
 from .text import lang, tr
 
 __all__ = ["dense_view", "features_view"]
@@ -175,20 +175,17 @@ def dense_view() -> Facts:
         )
     )
     st.plotly_chart(_growth_figure(channel_growth(_dense(k)), k), key="tour_dense_chart", width="stretch")
-    st.dataframe(
-        pd.DataFrame(
-            [
-                {
-                    tr("tour.col.growth"): r,
-                    tr("tour.col.params"): c.params,
-                    tr("tour.col.macs"): c.macs,
-                    tr("tour.col.out_channels"): c.out_channels,
-                }
-                for r, c in costs.items()
-            ]
-        ),
-        hide_index=True,
-        width="stretch",
+    count_table(
+        [
+            {
+                tr("tour.col.growth"): r,
+                tr("tour.col.params"): c.params,
+                tr("tour.col.macs"): c.macs,
+                tr("tour.col.out_channels"): c.out_channels,
+            }
+            for r, c in costs.items()
+        ],
+        [tr("tour.col.params"), tr("tour.col.macs")],
         key="tour_dense_whatif",
     )
     dense, resnet = _similar()

@@ -29,6 +29,7 @@ from ..tour.facts import (
 )
 from .cache import cached_trace
 from .compare import table_frame
+from .counts import count_table
 from .net_views import cached_dot
 from .text import lang, net_title, tr
 from .tour_insights import landscape_view, lesion_view
@@ -89,7 +90,8 @@ def block() -> Facts:
     for col, (key, spec, report, rec) in zip(cols, demos):
         with col:
             st.subheader(tr(f"tour.block.{key}"))
-            st.dataframe(_layer_rows(report, rec.name), hide_index=True, width="stretch", key=f"tour_block_{key}")
+            counts = [tr("tour.col.params"), tr("tour.col.macs")]
+            count_table(_layer_rows(report, rec.name), counts, key=f"tour_block_{key}")
             st.graphviz_chart(cached_dot(spec, (size, size), "layer", False, lang()), width="stretch")
     body.markdown(tr("tour.block.body", size=shape(f.input_shape)))
     body.markdown(
@@ -173,15 +175,16 @@ def family() -> Facts:
                 tr("tour.col.depth"): r.depth,
                 tr("tour.col.block"): tr(f"block.{r.block}"),
                 tr("tour.col.blocks"): ", ".join(map(str, r.layers)),
-                tr("tour.col.params_m"): f"{r.params / 1e6:.2f}",
-                tr("tour.col.gmacs_v15"): f"{r.macs / 1e9:.2f}",
-                tr("tour.col.gmacs_v1"): f"{r.macs_v1 / 1e9:.2f}",
-                tr("tour.col.paper"): f"{r.paper_gflops}",
+                tr("tour.col.params"): r.params,
+                tr("tour.col.macs_v15"): r.macs,
+                tr("tour.col.macs_v1"): r.macs_v1,
+                tr("tour.col.paper"): f"{r.paper_gflops} G",  # the paper's rounded figure, not a count to expand
             }
             for r in rows
         ]
     )
-    st.dataframe(frame, hide_index=True, width="stretch", key="tour_family_table")
+    counts = [tr("tour.col.params"), tr("tour.col.macs_v15"), tr("tour.col.macs_v1")]
+    count_table(frame, counts, key="tour_family_table")
     points = [NetPoint(r.name, r.depth, r.params, r.macs) for r in rows]
     st.plotly_chart(params_macs_figure(points, lang=lang()), key="tour_family_chart", width="stretch")
     v1, v15 = v1_vs_v15(rows)

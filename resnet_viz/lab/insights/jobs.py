@@ -26,6 +26,7 @@ from ...errors import UserError
 from ...nets.build import build
 from ...nets.resnet import seeded
 from ..config import NETS, NetName
+from ..cores import usable_cores
 from ..store import RunStore
 from ..train import load_final
 from .curvature import POWER_ITERS, Curvature, hessian_extremes
@@ -99,7 +100,7 @@ def plan(kind: Kind, settings: Mapping[str, Any]) -> tuple[Piece, ...]:
 def _threads() -> int:
     """Torch threads for this worker: $RESNET_VIZ_TORCH_THREADS, else the cores shared by two workers (as train)."""
     env = os.environ.get("RESNET_VIZ_TORCH_THREADS")
-    return int(env) if env else max(1, (os.cpu_count() or 2) // 2)
+    return int(env) if env else max(1, usable_cores() // 2)
 
 
 def _reporter(store: RunStore, rid: str, kind: str, key: str) -> Callable[[float], None]:
