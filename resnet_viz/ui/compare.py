@@ -15,6 +15,7 @@ from ..nets.compare import CompareTable, compare, compare_csv, compare_json
 from ..nets.spec import PRESETS, ResNetSpec, preset
 from ..plots.compare import params_macs_figure
 from .cache import cached_trace
+from .graph_view import net_graph
 from .sidebar import Selection, current
 from .text import lang, net_title, say_error, tr
 
@@ -98,5 +99,8 @@ def render_compare() -> None:
     st.table(styled)  # a static table wraps the long stage recipes that a dataframe would cut off
     st.caption(f"{tr('units.legend')} {tr('units.exact_exports')}")
     _exports(table)
+    st.subheader(tr("compare.graphs_heading"))
+    st.caption(tr("compare.graphs_intro"))
+    net_graph(nets[0][1], size, key=f"compare_graph_{scenario}", start="stage", details_panel=False, beside=nets)
     st.subheader(tr("compare.plot_heading"))
     st.plotly_chart(params_macs_figure(table.points, lang=lang()), width="stretch", key="compare_plot")

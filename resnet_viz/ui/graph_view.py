@@ -142,8 +142,10 @@ def net_graph(
     overlays: Mapping[str, tuple[Overlay, Overlay | None]] | None = None,
     details_panel: bool = True,
     default_overlay: str | None = None,
+    beside: Sequence[tuple[str, ResNetSpec]] = (),
 ) -> View:
-    """Draw ``spec``'s graph (and its plain twin beside it) and return the view drawn for ``spec``.
+    """Draw ``spec``'s graph (and its plain twin beside it, or every net in ``beside``, ``spec``'s first) and return
+    the view drawn for ``spec``. All share one state: what is open, selected and searched.
 
     ``overlays`` adds named overlays beyond the tracer's: (the net's, the twin's) values, sharing one scale.
     """
@@ -158,7 +160,15 @@ def net_graph(
     labels = {k: pair[0].label for k, pair in extra.items()}
     matches, overlay_name = _toolbar(key, gs, h, [*TRACE_OVERLAYS, *extra], labels)
     _breadcrumb(gs, h)
-    specs = [spec, spec.twin()] if twin else [spec]
+    if beside:  # (title, spec) of every net drawn, ``spec``'s first
+        titled = list(beside)
+    elif twin:
+        titled = [
+            (tr("explorer.plain_heading" if s.plain else "explorer.residual_heading"), s) for s in (spec, spec.twin())
+        ]
+    else:
+        titled = [("", spec)]
+    specs = [s for _, s in titled]
     chosen: list[Overlay | None] = [None] * len(specs)
     if overlay_name in TRACE_OVERLAYS:
         label = tr(f"graph.overlay_{overlay_name}")
@@ -169,13 +179,14 @@ def net_graph(
     scale = shared_range(found) if found else None
     if scale is not None:  # the net and its twin on one colour scale
         chosen = [None if o is None else o.with_range(*scale) for o in chosen]
-    cols = st.columns(len(specs)) if twin else [st.container()]
+    cols = st.columns(len(specs)) if len(specs) > 1 else [st.container()]
     drawn: View | None = None
-    for col, s, o in zip(cols, specs, chosen):
+    for i, (col, (title, s), o) in enumerate(zip(cols, titled, chosen)):
         with col:
-            if twin:
-                st.markdown(f"**{tr('explorer.plain_heading' if s.plain else 'explorer.residual_heading')}**")
-            v = _chart(key, "plain" if s.plain else "net", s, input_size, gs, matches, o, scale)
+            if title:
+                st.markdown(f"**{title}**")
+            side = f"n{i}" if beside else ("plain" if s.plain else "net")
+            v = _chart(key, side, s, input_size, gs, matches, o, scale)
             drawn = drawn or v
     gs.focus = gs.selected if gs.selected in h else None  # later reruns keep the view where it was put
     if details_panel and gs.selected is not None and gs.selected in h:
