@@ -91,7 +91,7 @@ def _node_item(
     item: dict[str, Any] = {"name": n.id, "x": n.x, "y": n.y}
     if v is None:  # a segment's entry point: a joint, not a node
         # sized in layout points like the boxes, so it stays a small joint at every zoom
-        joint = max(3.0 * s, 0.5)
+        joint = 3.0 * s
         return item | {"symbol": "circle", "symbolSize": joint, "itemStyle": {"color": "#495057"}, "silent": True}
     fill = v.fill
     if overlay is not None:
@@ -102,7 +102,7 @@ def _node_item(
     width = 3 if n.id in marks else (2 if v.down else 1)
     item |= {
         "symbol": "circle" if v.kind == "add" else "roundRect",
-        "symbolSize": [max(n.w * s, 1.0), max(n.h * s, 1.0)],
+        "symbolSize": [n.w * s, n.h * s],
         "itemStyle": {"color": fill, "borderColor": border, "borderWidth": width},
         "label": {
             "show": True,
@@ -121,7 +121,7 @@ def _node_item(
     return item
 
 
-def _frame_items(c: Cluster, lang: Lang) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+def _frame_items(c: Cluster, lang: Lang, s: float) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
     """A frame around an open group: four links between invisible corners (a tall rect symbol would be squashed
     by ECharts' symbol sizing), and its name at the top left. Clicking the frame or its name folds the group."""
     tip = {"formatter": f"<b>{_esc(c.id)}</b><br/><i>{_esc(t('graph.tip.click_fold', lang))}</i>"}
@@ -137,8 +137,9 @@ def _frame_items(c: Cluster, lang: Lang) -> tuple[list[dict[str, Any]], list[dic
             "x": c.x0 + 3,
             "y": c.y0 + 9,
             "symbol": "rect",
-            "symbolSize": [30, 12],  # invisible; its area ranks the label above the edges' shape labels
-            "symbolOffset": [15, 0],
+            # invisible, in layout points like the boxes; its area ranks the label above the edges' shape labels
+            "symbolSize": [30 * s, 12 * s],
+            "symbolOffset": [15 * s, 0],
             "itemStyle": {"color": "rgba(0,0,0,0)"},
             "label": {
                 "show": True,
@@ -167,14 +168,14 @@ def _ink(fill: str) -> str:
     return "#ffffff" if 0.2126 * r + 0.7152 * g + 0.0722 * b < 0.45 else "#212529"
 
 
-def _edge_items(e: LEdge, k: int, lang: Lang) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+def _edge_items(e: LEdge, k: int, lang: Lang, s: float) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
     """An edge as links through invisible bend points; its shape label on the middle piece, the arrow at the end."""
     style = e.edge.style
     line = {"color": _EDGE_COLOR[style], "type": _EDGE_TYPE[style], "width": _EDGE_WIDTH[style], "curveness": 0}
     tip = {"formatter": edge_tip(e, lang)}
     names = [e.src, *(f"e{k}.{i}" for i in range(len(e.points) - 2)), e.dst]
     bends = [
-        {"name": n, "x": x, "y": y, "symbol": "circle", "symbolSize": 0.1, "silent": True, "label": {"show": False}}
+        {"name": n, "x": x, "y": y, "symbol": "circle", "symbolSize": 0, "silent": True, "label": {"show": False}}
         for n, (x, y) in zip(names[1:-1], e.points[1:-1])
     ]
     if e.label_at is not None and e.edge.shape:  # the shape, where graphviz put it
@@ -185,7 +186,7 @@ def _edge_items(e: LEdge, k: int, lang: Lang) -> tuple[list[dict[str, Any]], lis
                 "x": x,
                 "y": y,
                 "symbol": "rect",
-                "symbolSize": 1,
+                "symbolSize": 2 * s,
                 "itemStyle": {"color": "rgba(0,0,0,0)"},
                 "label": {"show": True, "formatter": shape_text(e.edge.shape), "fontSize": 10, "color": "#495057"},
                 "tooltip": tip,
@@ -218,12 +219,12 @@ def options(
     data: list[dict[str, Any]] = corners
     links: list[dict[str, Any]] = []
     for c in layout.clusters:
-        frame_nodes, frame_links = _frame_items(c, lang)
+        frame_nodes, frame_links = _frame_items(c, lang, s)
         data += frame_nodes
         links += frame_links
     data += [_node_item(n, s, h, lang, overlay, marks) for n in layout.nodes]
     for k, e in enumerate(layout.edges):
-        bends, pieces = _edge_items(e, k, lang)
+        bends, pieces = _edge_items(e, k, lang, s)
         data += bends
         links += pieces
     zoom, center = _view(layout, s, focus)
