@@ -72,7 +72,13 @@ def test_a_finished_run_opens_by_its_link_with_five_sections_and_stored_results_
     assert "He et al.'s reading: the residual net's mean response std is" in text
     assert t("insights.shattered_title") in drawn and t("insights.autocorr_title") in drawn  # the toy nets, here
     assert t("insights.landscape_title") not in drawn  # not computed: a Compute button and a sentence instead
-    assert len([b for b in at.button if b.key and b.key.startswith("ins_")]) == 4
+    assert len([b for b in at.button if b.key and b.key.startswith("ins_") and b.key.endswith("_compute")]) == 4
+    # the stored stds on the net (residual, then the plain twin): exactly the record's, in forward order
+    graphs = [json.loads(e.proto.json)["options"] for e in at.get("bidi_component")]
+    on_net = [[d["value"] for d in g["series"][0]["data"] if d.get("value") is not None] for g in graphs]
+    forward = [list(d["y"]) for d in responses["data"] if d.get("xaxis", "x") == "x"]  # the forward-order panel
+    assert len(on_net) == 2 and on_net[0] != on_net[1] and all(v in forward for v in on_net)
+    assert on_net[0] == list(responses["data"][0]["y"])  # the residual net's, exactly
     assert len(at.info) == 4 and at.info[0].value.startswith("Not computed for these settings yet")
 
 

@@ -50,7 +50,12 @@ def _view(spec: ResNetSpec, input_size: tuple[int, int] | None, opened: frozense
 
 
 def _toolbar(
-    key: str, gs: GraphState, h: Hierarchy, overlay_names: Sequence[str], labels: Mapping[str, str]
+    key: str,
+    gs: GraphState,
+    h: Hierarchy,
+    overlay_names: Sequence[str],
+    labels: Mapping[str, str],
+    default: str | None = None,
 ) -> tuple[list[str], str | None]:
     """Search with next / previous, open all, fold all, fit, and the overlay picker; returns matches and overlay."""
     c = st.columns([3, 0.5, 0.5, 1.1, 1.1, 0.8, 2.2], vertical_alignment="bottom")
@@ -68,9 +73,11 @@ def _toolbar(
     if c[5].button(tr("graph.fit"), key=f"{key}.fit", icon=":material/fit_screen:"):
         gs.fit = True
     code = lang()  # bound now: AppTest calls format_funcs after the run, outside it
+    choices = ["none", *overlay_names]
     overlay = c[6].selectbox(
         tr("graph.overlay"),
-        ["none", *overlay_names],
+        choices,
+        index=choices.index(default) if default in choices else 0,
         key=f"{key}.overlay",
         format_func=lambda v: t(f"graph.overlay_{v}", code) if v in ("none", *TRACE_OVERLAYS) else labels.get(v, v),
     )
@@ -155,10 +162,8 @@ def net_graph(
     if gs.bad_node is not None:
         st.warning(tr("graph.bad_node", node=gs.bad_node))
     extra = dict(overlays or {})
-    if default_overlay is not None and f"{key}.overlay" not in st.session_state:
-        st.session_state[f"{key}.overlay"] = default_overlay
     labels = {k: pair[0].label for k, pair in extra.items()}
-    matches, overlay_name = _toolbar(key, gs, h, [*TRACE_OVERLAYS, *extra], labels)
+    matches, overlay_name = _toolbar(key, gs, h, [*TRACE_OVERLAYS, *extra], labels, default_overlay)
     _breadcrumb(gs, h)
     if beside:  # (title, spec) of every net drawn, ``spec``'s first
         titled = list(beside)

@@ -1,7 +1,9 @@
 """The Insights records on the net: each block's lesion damage and each layer's response std, painted on the
-residual net and its plain twin (one colour scale), with every block drawn on its own."""
+residual net and its plain twin (one colour scale), opened down to where the numbers were measured."""
 
 from __future__ import annotations
+
+from typing import Literal
 
 import streamlit as st
 
@@ -16,8 +18,10 @@ from .text import tr
 
 __all__ = ["lesion_graph", "responses_graph"]
 
+Level = Literal["block", "layer"]
 
-def _pair(run: RunRecord, by_net: dict[str, dict[str, float]], key: str, label: str, digits: int) -> None:
+
+def _pair(run: RunRecord, by_net: dict[str, dict[str, float]], key: str, label: str, digits: int, level: Level) -> None:
     spec = run.config.spec
     specs = {"residual": spec, "plain": spec.twin()}
     pair: list[Overlay] = []
@@ -28,7 +32,7 @@ def _pair(run: RunRecord, by_net: dict[str, dict[str, float]], key: str, label: 
     graph_key = f"ins_{key}_graph"
     h = cached_hierarchy(spec, None)
     if f"{graph_key}.state" not in st.session_state:  # every block on its own: the numbers are per block or layer
-        st.session_state[f"{graph_key}.state"] = GraphState(open=set(level_open(h, "block", fold=False)))
+        st.session_state[f"{graph_key}.state"] = GraphState(open=set(level_open(h, level, fold=False)))
     net_graph(
         spec, None, key=graph_key, start="block", twin=True, overlays={key: (pair[0], pair[1])},
         details_panel=False, default_overlay=key,
@@ -41,11 +45,11 @@ def lesion_graph(run: RunRecord, record: Lesions) -> None:
         by_net = {
             n.net: {b.name: 100.0 * (1.0 - b.accuracy) for b in n.blocks if b.accuracy is not None} for n in record.nets
         }
-        _pair(run, by_net, "lesion", tr("insights.page.lesion_overlay"), 3)
+        _pair(run, by_net, "lesion", tr("insights.page.lesion_overlay"), 3, "block")
 
 
 def responses_graph(run: RunRecord, record: Responses) -> None:
     """Each 3×3 layer's response std on that layer (He et al. 2015, Fig. 7)."""
     with st.expander(tr("insights.page.responses_graph"), expanded=False):
         by_net = {n.net: dict(zip(n.layers, n.std)) for n in record.nets}
-        _pair(run, by_net, "responses", tr("insights.page.responses_overlay"), 3)
+        _pair(run, by_net, "responses", tr("insights.page.responses_overlay"), 3, "layer")
