@@ -33,6 +33,7 @@ __all__ = [
     "Form",
     "read_checkpoint",
     "read_checkpoint_file",
+    "read_class_names",
 ]
 
 Form = Literal["state_dict", "training", "safetensors"]
@@ -178,6 +179,20 @@ def read_checkpoint_file(path: str | Path, *, limit: int | None = None) -> Check
     if size > cap:
         raise InputError("ckpt_too_big", name=p.name, size=_mb(size), limit=_mb(cap))
     return read_checkpoint(p.read_bytes(), p.name, limit=cap)
+
+
+def read_class_names(data: bytes, num_classes: int) -> tuple[str, ...]:
+    """One class name per line (blank lines at the end ignored); there must be exactly one per class."""
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError as e:
+        raise InputError("ckpt_class_names_text") from e
+    names = [line.strip() for line in text.splitlines()]
+    while names and not names[-1]:
+        names.pop()
+    if len(names) != num_classes:
+        raise InputError("ckpt_class_names", got=len(names), n=num_classes)
+    return tuple(names)
 
 
 def _mb(n: int) -> str:

@@ -18,11 +18,12 @@ from typing import Final, Literal
 import torch
 from torch import Tensor
 
-from ..build import ResNet, build
 from ..errors import InputError
 from ..i18n import DEFAULT_LANG, Lang, t
-from ..spec import PRESETS, BlockType, ResNetSpec, Shortcut, Stem, preset
+from .build import build
 from .checkpoint import Checkpoint
+from .resnet import ResNet
+from .spec import PRESETS, BlockType, ResNetSpec, Shortcut, Stem, preset
 
 __all__ = ["Inferred", "display_name", "infer", "infer_spec", "load_weights", "nearest_preset"]
 
