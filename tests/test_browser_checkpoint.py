@@ -10,7 +10,7 @@ import pytest
 import torch
 
 from resnet_viz import build, trace
-from resnet_viz.spec import preset
+from resnet_viz.nets.spec import preset
 from tests.conftest import wait_idle
 from tests.test_checkpoint import save
 

@@ -18,8 +18,8 @@ from torch import Tensor, nn
 from resnet_viz.errors import InputError
 from resnet_viz.nets.checkpoint import PREFIXES, WRAPPER_KEYS, Checkpoint, read_checkpoint, read_class_names
 from resnet_viz.nets.infer import infer, load_weights
-from resnet_viz.spec import TORCHVISION_PRESETS, preset
-from resnet_viz.trace import trace
+from resnet_viz.nets.spec import TORCHVISION_PRESETS, preset
+from resnet_viz.nets.trace import trace
 
 FORMS = ("bare", *WRAPPER_KEYS, "safetensors")  # bare: a state_dict alone; a wrapper key: a training checkpoint
 

@@ -10,7 +10,7 @@ import torchvision
 from streamlit.testing.v1 import AppTest
 
 from resnet_viz import trace
-from resnet_viz.spec import preset
+from resnet_viz.nets.spec import preset
 from tests.conftest import ROOT
 from tests.test_checkpoint import randomized, save
 

@@ -12,7 +12,7 @@ import torchvision
 
 from resnet_viz.cli import main
 from resnet_viz.config import max_upload_bytes
-from resnet_viz.samples import sample_bytes
+from resnet_viz.vision.samples import sample_bytes
 from tests.test_checkpoint import BAD, randomized, save
 from tests.test_cli import run
 
@@ -61,8 +61,8 @@ def test_features_uses_the_files_weights_and_class_names(
     assert out["arch"] == "resnet34" and out["weights"] == "file:pets.pth"
     assert [s["name"] for s in out["stages"]] == ["stem", "layer1", "layer2", "layer3", "layer4"]
     # the oracle: torchvision's resnet34 with the file's weights, on the same preprocessed picture
-    from resnet_viz.images import load_image, preprocess, resize_size
     from resnet_viz.nets.checkpoint import read_checkpoint_file
+    from resnet_viz.vision.images import load_image, preprocess, resize_size
 
     ref = torchvision.models.resnet34(num_classes=37).eval()
     ref.load_state_dict(read_checkpoint_file(pets).tensors)

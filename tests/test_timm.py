@@ -12,7 +12,7 @@ import torch
 from resnet_viz import build, trace
 from resnet_viz.nets.checkpoint import Checkpoint
 from resnet_viz.nets.infer import infer, load_weights
-from resnet_viz.spec import PRESETS, preset
+from resnet_viz.nets.spec import PRESETS, preset
 from tests.test_checkpoint import randomized, same_outputs
 
 timm = pytest.importorskip("timm")  # a test dependency (requirements-dev.txt); the app never imports it
