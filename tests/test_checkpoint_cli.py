@@ -110,3 +110,18 @@ def test_exit_2_from_the_shell_for_a_file_over_the_limit_and_a_conflict(tmp_path
         main(["summary", "--checkpoint", str(pets), "--arch", "resnet50"])
     with pytest.raises(SystemExit):
         main(["summary", "--checkpoint", str(tmp_path / "missing.pth")])
+
+
+def test_features_of_a_grayscale_net_is_one_sentence(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    net = torchvision.models.resnet18(num_classes=2)
+    net.conv1 = torch.nn.Conv2d(1, 64, 7, 2, 3, bias=False)
+    path, img = tmp_path / "xray.pth", tmp_path / "cat.jpg"
+    path.write_bytes(save(net.state_dict(), "bare"))
+    img.write_bytes(sample_bytes("cat"))
+    assert json.loads(out_of(capsys, "summary", "--checkpoint", str(path), "--json"))["input_shape"] == [1, 224, 224]
+    with pytest.raises(SystemExit):
+        main(["features", "--checkpoint", str(path), "--image", str(img)])
+    assert capsys.readouterr().err == (
+        "error: This net takes 1-channel inputs, but pictures here are RGB (3 channels), so its feature maps cannot "
+        "be shown.\n"
+    )

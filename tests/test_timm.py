@@ -46,6 +46,9 @@ def test_timm_weights_load_strictly_with_the_same_outputs(name: str) -> None:
     inferred = infer(Checkpoint(f"{name}.pth", "state_dict", None, "", tensors=ref.state_dict()))
     assert inferred.spec == preset(name, num_classes=21)
     same_outputs(load_weights(inferred), ref, size=49)  # an odd size: the average pool's ceil_mode must match
+    with torch.no_grad():
+        feats = ref.forward_features(torch.zeros(1, 3, 49, 49))
+    assert trace(name, input_size=49).stages[-1].output_shape == tuple(feats.shape[1:]) == (feats.shape[1], 2, 2)
 
 
 def test_resnet50d_macs_and_receptive_field_by_hand() -> None:

@@ -67,6 +67,8 @@ def _checkpoint_model(a: argparse.Namespace, inferred: Inferred) -> tuple[ResNet
     """The checkpoint's own net and weights (its plain twin with --plain), with the class names given."""
     if a.weights is not None:
         raise InputError("conflict", first="--checkpoint", second="--weights")
+    if inferred.spec.in_channels != 3:
+        raise InputError("ckpt_in_channels", n=inferred.spec.in_channels)
     names = None
     if a.class_names is not None:
         if not a.class_names.is_file():

@@ -9,7 +9,7 @@ import threading
 import streamlit as st
 from PIL import Image
 
-from ..errors import UserError
+from ..errors import InputError, UserError
 from ..lab.data import CIFAR_MEAN, CIFAR_STD
 from ..lab.store import RunStore
 from ..nets.resnet import ResNet
@@ -231,6 +231,9 @@ def render_features() -> None:
         return
     spec = sel.spec.replace(plain=False)  # the residual net, with its plain twin beside it
     mine = sel.checkpoint
+    if mine is not None and spec.in_channels != 3:
+        say_error(InputError("ckpt_in_channels", n=spec.in_channels))
+        return
     weights_lab = st.session_state["feat_weights"] == "lab"
     data, stem = _image_bytes(lab=weights_lab and mine is None)
     weights, ckpt, ckpt_key = _weights_controls(mine is not None)
