@@ -317,6 +317,7 @@ BAD: dict[str, tuple[Callable[[], bytes], str, dict[str, object]]] = {
         "ckpt_fit_shape",
         {"key": "layer2.0.bn1.weight", "got": "100", "want": "128"},
     ),
+    "stem only": (lambda: GOOD, "ckpt_missing_key", {"key": "layer1.0.conv1.weight"}),
     "missing block": (lambda: _resnet("resnet34", _drop("layer2.1.")), "ckpt_gap", {"missing": "layer2.1"}),
     "missing projection": (
         lambda: _resnet("resnet50", _drop("layer1.0.downsample.")),

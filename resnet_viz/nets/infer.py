@@ -112,8 +112,8 @@ def _blocks(shapes: Shapes) -> list[int]:
     for key in shapes:
         if (m := _BLOCK.match(key)) is not None:
             found.setdefault(int(m[1]), set()).add(int(m[2]))
-    if not found:
-        raise InputError("ckpt_not_resnet", key=next(iter(shapes)))
+    if not found:  # a stem and a classifier, but no blocks
+        raise InputError("ckpt_missing_key", key="layer1.0.conv1.weight")
     for s in range(1, max(found) + 1):
         if s not in found:
             raise InputError("ckpt_gap", missing=f"layer{s}")
@@ -126,8 +126,7 @@ def _blocks(shapes: Shapes) -> list[int]:
 def _stem(shapes: Shapes) -> tuple[Stem, int, int]:
     """(stem, output channels, input channels)."""
     if "conv1.0.weight" in shapes:  # ResNet-C/D: conv1.0, conv1.3, conv1.6
-        out, _, k, _ = _need(shapes, "conv1.6.weight")
-        return "deep", out, _need(shapes, "conv1.0.weight")[1]
+        return "deep", _need(shapes, "conv1.6.weight")[0], _need(shapes, "conv1.0.weight")[1]
     out, cin, k, _ = _need(shapes, "conv1.weight")
     if k not in (3, 7):
         raise InputError("ckpt_stem_kernel", key="conv1.weight", k=k)
