@@ -81,3 +81,16 @@ def test_a_bad_file_is_one_sentence_in_either_language(at: AppTest) -> None:
         "weights.pth 是一个网页，不是检查点（开头是“<!DOCTYPE html><html>Sign in”）；"
         "下载链接可能保存了网页而不是文件本身。"
     ]
+
+
+def test_the_stride_switch_of_a_bottleneck_net(at: AppTest) -> None:
+    torch.manual_seed(50)
+    data = save(torchvision.models.resnet50().state_dict(), "safetensors")
+    at.file_uploader(key="ckpt_file").set_value(("r50.safetensors", data, "application/octet-stream")).run()
+    assert at.radio(key="ckpt_stride").value == "v1.5"
+    assert [i.value for i in at.sidebar.info] == ["**r50.safetensors**: ResNet-50 layout, 1000 classes, shortcut B, "
+                                                  "v1.5, from a safetensors file."]  # fmt: skip
+    assert at.metric[2].value == "4.09 G"  # torchvision's weight table: 4.089 GMACs
+    at.radio(key="ckpt_stride").set_value("v1").run()
+    assert not at.exception and ", v1, from a safetensors file." in at.sidebar.info[0].value
+    assert at.metric[2].value == "3.86 G"  # v1 strides the first 1×1s (tests/test_trace.py: 3,857,973,248)

@@ -87,8 +87,7 @@ def checkpoint_sidebar() -> tuple[MyNet | None, UserError | None]:
                 tr("ckpt.stride"),
                 _STRIDES,
                 key="ckpt_stride",
-                horizontal=True,
-                format_func=lambda v: tr(f"ckpt.stride_{v}"),
+                horizontal=True,  # "v1" and "v1.5" read the same in every language
                 help=tr("ckpt.stride_help"),
             )
             inferred = _inferred(key, opened, st.session_state["ckpt_stride"])
