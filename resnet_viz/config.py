@@ -1,13 +1,15 @@
-"""App configuration: the data root, and resolving a user-named path strictly inside it."""
+"""App configuration: the data root, resolving a user-named path strictly inside it, and the upload limit."""
 
 from __future__ import annotations
 
+import functools
 import os
+import tomllib
 from pathlib import Path
 
 from .errors import InputError
 
-__all__ = ["REPO_ROOT", "data_root", "resolve_data_path"]
+__all__ = ["REPO_ROOT", "data_root", "max_upload_bytes", "resolve_data_path"]
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 
@@ -31,3 +33,15 @@ def resolve_data_path(name: str, *, root: Path | None = None) -> Path:
     if target != base and not target.is_relative_to(base):
         raise InputError("grad_data_outside_root", name=name, root=str(base))
     return target
+
+
+@functools.cache
+def max_upload_bytes() -> int:
+    """Streamlit's ``server.maxUploadSize`` from ``.streamlit/config.toml`` (in MiB, as Streamlit reads it), in bytes.
+
+    The page's uploader refuses a bigger file before it arrives; the CLI checks a checkpoint against the same limit,
+    so a file that opens in one opens in the other.
+    """
+    with (REPO_ROOT / ".streamlit" / "config.toml").open("rb") as f:
+        mb = tomllib.load(f).get("server", {}).get("maxUploadSize", 200)  # 200: Streamlit's own default
+    return int(mb) * 2**20

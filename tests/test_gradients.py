@@ -68,6 +68,7 @@ def test_train_step_reports_loss_accuracy_norms_of_that_step() -> None:
     hand = [m.weight.grad.norm().item() for m in b.modules() if isinstance(m, nn.Conv2d | nn.Linear)]
     assert list(stats.norms) == pytest.approx(hand, rel=1e-5)
     # and the step did update the weights (SGD with momentum: w - lr * (g + wd * w) on the first step)
+    assert isinstance(a.fc, nn.Linear) and isinstance(b.fc, nn.Linear)
     w0 = b.fc.weight.detach()
     assert torch.allclose(a.fc.weight, w0 - 0.1 * (b.fc.weight.grad + 1e-4 * w0), atol=1e-6)
 

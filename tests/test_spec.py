@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 
 from resnet_viz.errors import InputError, SpecError
@@ -9,13 +11,14 @@ from resnet_viz.nets.choices import make_spec, parse_ints
 from resnet_viz.nets.spec import PRESETS, ResNetSpec, cifar_spec, imagenet_spec, nearest_depths, preset
 
 # Depth = convs on the main path + the classifier; the preset names carry the papers' depths.
-PAPER_DEPTHS = {name: int("".join(c for c in name.split("_")[-1] if c.isdigit())) for name in PRESETS}
-PAPER_DEPTHS.update({"resnext50_32x4d": 50, "wide_resnet50_2": 50})
+PAPER_DEPTHS = {name: int(re.search(r"resnex?t(\d+)", name)[1]) for name in PRESETS}  # type: ignore[index]
 
 
 @pytest.mark.parametrize("name", list(PRESETS))
 def test_preset_depth_matches_its_name(name: str) -> None:
-    assert preset(name).depth == PAPER_DEPTHS[name]
+    # ResNet-C/D keep their family's name though the deep stem has three convs where the 7x7 stem had one
+    deep = 2 if preset(name).stem == "deep" else 0
+    assert preset(name).depth == PAPER_DEPTHS[name] + deep
 
 
 def test_cifar_rule_and_nearest_depths() -> None:
@@ -45,7 +48,9 @@ def test_imagenet_depths() -> None:
         ({"layers": (2, 2), "widths": (64,)}, "widths_mismatch"),
         ({"layers": (2, 0), "widths": (64, 128)}, "stage_blocks"),
         ({"groups": 0}, "positive"),
-        ({"num_classes": -3}, "positive"),
+        ({"num_classes": -3}, "num_classes"),
+        ({"shortcut": "A", "downsample": "avg"}, "avg_needs_projection"),
+        ({"stem": "deep", "stem_width": 63}, "deep_stem_odd"),
         ({"widths": (64, 128, 256, 0)}, "positive"),
         ({"widths": (64, 128, 256, 4096)}, "too_wide"),
         ({"layers": (3, 4, 700, 3)}, "too_deep"),

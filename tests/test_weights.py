@@ -66,10 +66,11 @@ def test_new_num_classes_reinitialises_the_classifier(torch_home: Path, tv18: di
     model, info = load_model(preset("resnet18", num_classes=10), "imagenet")
     assert info.source == "imagenet" and info.classifier_reset and info.categories is None
     assert same_weights(model, tv18, skip="fc.")
-    assert model.fc.weight.shape == (10, 512)
+    assert isinstance(model.fc, torch.nn.Linear) and model.fc.weight.shape == (10, 512)
     assert not torch.equal(model.fc.weight, tv18["fc.weight"][:10])  # not a slice of the 1000-way layer
     torch.manual_seed(0)
     fresh = build("resnet18", device="cpu", num_classes=10)  # the seeded init load_model also uses
+    assert isinstance(model.fc, torch.nn.Linear) and isinstance(fresh.fc, torch.nn.Linear)
     assert torch.equal(model.fc.weight, fresh.fc.weight)
 
 

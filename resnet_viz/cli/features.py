@@ -7,10 +7,14 @@ import json
 from pathlib import Path
 
 from ..errors import InputError
+from ..nets.checkpoint import read_class_names
+from ..nets.infer import Inferred, load_weights
+from ..nets.resnet import ResNet
 from ..vision.features import FeatureResult, capture, mean_overlay, montage, to_png
 from ..vision.images import load_image, preprocess, resize_size
-from ..vision.weights import WeightsInfo, load_model
-from .common import add_spec_flags, positive_int, spec_from_args
+from ..vision.weights import WeightsInfo, load_model, twin_of
+from .checkpoint import add_checkpoint_flag, net_from_args
+from .common import add_spec_flags, positive_int
 
 __all__ = ["features_json", "register"]
 
@@ -18,9 +22,11 @@ __all__ = ["features_json", "register"]
 def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     p = sub.add_parser("features", help="feature maps of every stage for one image, as PNG grids")
     add_spec_flags(p, input_size=False)
+    add_checkpoint_flag(p)
+    p.add_argument("--class-names", type=Path, metavar="FILE", help="with --checkpoint: one class name per line")
     p.add_argument("--image", required=True, help="JPEG, PNG, WebP, BMP, TIFF or GIF (first frame)")
     p.add_argument("--input-size", type=positive_int, default=224, help="center-crop size (default 224)")
-    p.add_argument("--weights", default="imagenet", help="random, imagenet (falls back to random offline), or a file")
+    p.add_argument("--weights", help="random, imagenet (the default; random offline), or a file that fits the flags")
     p.add_argument("--top-k", type=positive_int, default=16, help="channels per grid, by mean activation")
     p.add_argument("--blocks", action="store_true", help="every block too, not only the stem and stages")
     p.add_argument("--out-dir", type=Path, help="write <stage>.png grids and <stage>_mean.png overlays here")
@@ -37,7 +43,7 @@ def _weights_label(info: WeightsInfo) -> str:
 
 
 def features_json(
-    arch: str, info: WeightsInfo, input_shape: tuple[int, ...], result: FeatureResult, k: int
+    arch: str, info: WeightsInfo, input_shape: tuple[int, ...], result: FeatureResult, k: int, *, classes: bool = True
 ) -> dict[str, object]:
     """The --json object: what was used, each stage's shape, mean and top channels, and the prediction."""
     out: dict[str, object] = {
@@ -49,7 +55,7 @@ def features_json(
             for a in result.activations
         ],
     }
-    if info.pretrained and not info.classifier_reset:
+    if info.pretrained and not info.classifier_reset and classes:  # a headless net has no class scores
         out["prediction"] = [
             {"index": p.index, "label": p.label, "probability": p.probability}
             for p in result.predictions(5, info.categories)
@@ -57,14 +63,31 @@ def features_json(
     return out
 
 
+def _checkpoint_model(a: argparse.Namespace, inferred: Inferred) -> tuple[ResNet, WeightsInfo]:
+    """The checkpoint's own net and weights (its plain twin with --plain), with the class names given."""
+    if a.weights is not None:
+        raise InputError("conflict", first="--checkpoint", second="--weights")
+    if inferred.spec.in_channels != 3:
+        raise InputError("ckpt_in_channels", n=inferred.spec.in_channels)
+    names = None
+    if a.class_names is not None:
+        if not a.class_names.is_file():
+            raise InputError("checkpoint_missing_file", path=str(a.class_names))
+        names = read_class_names(a.class_names.read_bytes(), inferred.spec.num_classes)
+    model = load_weights(inferred)
+    return (twin_of(model) if a.plain else model), WeightsInfo("file", detail=inferred.source.name, categories=names)
+
+
 def run(a: argparse.Namespace) -> int:
-    spec = spec_from_args(a)
+    spec, inferred = net_from_args(a)
     path = Path(a.image)
     if not path.is_file():
         raise InputError("image_missing", path=str(path))
     pre = preprocess(load_image(path.read_bytes(), min_side=resize_size(a.input_size)), size=a.input_size)
-    if a.weights in ("random", "imagenet"):
-        model, info = load_model(spec, a.weights)
+    if inferred is not None:
+        model, info = _checkpoint_model(a, inferred)
+    elif a.weights in (None, "random", "imagenet"):
+        model, info = load_model(spec, a.weights or "imagenet")
     else:
         ckpt = Path(a.weights)
         if not ckpt.is_file():
@@ -78,13 +101,21 @@ def run(a: argparse.Namespace) -> int:
             if rec.kind != "block":
                 (a.out_dir / f"{rec.name}_mean.png").write_bytes(to_png(mean_overlay(pre.cropped, rec)))
     if a.json:
-        print(json.dumps(features_json(spec.name, info, tuple(pre.tensor.shape[1:]), result, a.top_k)))
+        print(
+            json.dumps(
+                features_json(
+                    spec.name, info, tuple(pre.tensor.shape[1:]), result, a.top_k, classes=spec.num_classes > 0
+                )
+            )
+        )
     else:
         print(f"{spec.title}  weights: {_weights_label(info)}  input {'×'.join(map(str, pre.tensor.shape[1:]))}")
         for rec in result.activations:
             shape = "×".join(map(str, rec.shape))
             print(f"  {rec.name:<10} {shape:>12}  mean {rec.mean:8.4f}  top {list(rec.top(min(a.top_k, 5)))}")
-        if info.pretrained and not info.classifier_reset:
+        if inferred is not None:
+            print(f"{inferred.source.name}: {inferred.line()}")
+        if info.pretrained and not info.classifier_reset and spec.num_classes:
             for p in result.predictions(5, info.categories):
                 print(f"  {p.probability:6.1%}  {p.label}")
         if a.out_dir is not None:

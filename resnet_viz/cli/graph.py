@@ -10,7 +10,8 @@ from ..errors import InputError
 from ..graph.draw import LEVELS, build_graph, check_level
 from ..graph.export import FORMATS, check_format, graph_bytes
 from ..nets.trace import trace
-from .common import add_spec_flags, input_size_from_args, spec_from_args
+from .checkpoint import add_checkpoint_flag, net_from_args
+from .common import add_spec_flags, input_size_from_args
 
 __all__ = ["register", "run"]
 
@@ -18,6 +19,7 @@ __all__ = ["register", "run"]
 def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     p = sub.add_parser("graph", help="the net's graph with a shape on every edge (DOT, SVG or PNG)")
     add_spec_flags(p)
+    add_checkpoint_flag(p)
     # Checked by hand rather than with argparse choices, so a bad value reads like every other input error.
     p.add_argument("--level", default="block", help=f"one of {', '.join(LEVELS)} (default block)")
     p.add_argument("--format", default=None, help=f"one of {', '.join(FORMATS)} (default: from -o, else dot)")
@@ -43,7 +45,10 @@ def run(a: argparse.Namespace) -> int:
     if out is not None and (out.is_dir() or not out.parent.is_dir()):
         reason = "it is a folder" if out.is_dir() else "its folder does not exist"
         raise InputError("graph_output", path=str(out), reason=reason)
-    report = trace(spec_from_args(a), input_size=input_size_from_args(a))
+    spec, inferred = net_from_args(a)
+    report = trace(spec, input_size=input_size_from_args(a))
+    if inferred is not None:
+        print(f"{inferred.source.name}: {inferred.line()}", file=sys.stderr)
     data = graph_bytes(build_graph(report, level=level, fold=a.fold, lang=a.lang), fmt)
     if out is None:
         sys.stdout.buffer.write(data)

@@ -6,7 +6,8 @@ import argparse
 import json
 
 from ..nets.trace import TraceReport, trace
-from .common import add_spec_flags, input_size_from_args, spec_from_args
+from .checkpoint import add_checkpoint_flag, net_from_args
+from .common import add_spec_flags, input_size_from_args
 
 __all__ = ["format_table", "register", "report_json"]
 
@@ -14,6 +15,7 @@ __all__ = ["format_table", "register", "report_json"]
 def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     p = sub.add_parser("summary", help="layer table of a ResNet, traced without allocating")
     add_spec_flags(p)
+    add_checkpoint_flag(p)
     p.add_argument("--json", action="store_true", help="print one JSON object")
     p.set_defaults(run=run)
 
@@ -74,6 +76,12 @@ def format_table(r: TraceReport) -> str:
 
 
 def run(a: argparse.Namespace) -> int:
-    report = trace(spec_from_args(a), input_size=input_size_from_args(a))
-    print(json.dumps(report_json(report)) if a.json else format_table(report))
+    spec, inferred = net_from_args(a)
+    report = trace(spec, input_size=input_size_from_args(a))
+    if a.json:  # the same keys as for --arch
+        print(json.dumps(report_json(report)))
+        return 0
+    if inferred is not None:
+        print(f"{inferred.source.name}: {inferred.line()}\n")
+    print(format_table(report))
     return 0

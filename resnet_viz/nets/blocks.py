@@ -14,7 +14,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from .spec import Shortcut, Variant
+from .spec import Downsample, Shortcut, Variant
 
 __all__ = [
     "BasicBlock",
@@ -39,6 +39,7 @@ class BlockConfig:
 
     variant: Variant = "v1.5"
     shortcut: Shortcut = "B"
+    downsample: Downsample = "conv"
     groups: int = 1
     width_per_group: int = 64
     batch_norm: bool = True
@@ -110,9 +111,15 @@ def make_shortcut(cfg: BlockConfig, inplanes: int, outplanes: int, stride: int) 
     if cfg.shortcut == "B" and not changes:
         return None
     bias = not cfg.batch_norm
-    if cfg.variant == "preact":  # He et al. 2016: the projection reads the pre-activated input, no BN after
-        return nn.Sequential(conv1x1(inplanes, outplanes, stride, bias=bias))
-    return nn.Sequential(conv1x1(inplanes, outplanes, stride, bias=bias), norm(outplanes, cfg.batch_norm))
+    layers: list[nn.Module] = []
+    if cfg.downsample == "avg":  # ResNet-D (He et al. 2019): pool 2x2 first, so the 1x1 conv reads every input
+        # timm's downsample_avg: ceil_mode keeps odd sizes as the main path has them; Identity keeps the names
+        pool = nn.AvgPool2d(2, stride, ceil_mode=True, count_include_pad=False) if stride != 1 else nn.Identity()
+        layers, stride = [pool], 1
+    layers.append(conv1x1(inplanes, outplanes, stride, bias=bias))
+    if cfg.variant != "preact":  # He et al. 2016: the projection reads the pre-activated input, no BN after
+        layers.append(norm(outplanes, cfg.batch_norm))
+    return nn.Sequential(*layers)
 
 
 class Block(nn.Module):

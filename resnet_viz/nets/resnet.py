@@ -12,7 +12,7 @@ from torch import Tensor, nn
 from .blocks import Block, BlockConfig, Conv2d, Linear, block_class, conv3x3, norm, zero_last
 from .spec import ResNetSpec
 
-__all__ = ["ResNet", "seeded"]
+__all__ = ["ResNet", "deep_stem", "seeded"]
 
 _SEED_LOCK = threading.Lock()
 
@@ -41,17 +41,20 @@ class ResNet(nn.Module):
         c = spec.stem_channels
         if spec.stem == "imagenet":  # 7x7/2 conv + 3x3/2 max-pool: /4 before the first stage
             self.conv1: nn.Module = Conv2d(spec.in_channels, c, 7, stride=2, padding=3, bias=bias)
+        elif spec.stem == "deep":  # ResNet-C (He et al. 2019): three 3x3 convs in place of the 7x7
+            self.conv1 = deep_stem(spec.in_channels, c, bn)
         else:  # CIFAR (He et al. 2015 §4.2): one 3x3 conv, no pooling
             self.conv1 = conv3x3(spec.in_channels, c, bias=bias)
         # Pre-activation CIFAR nets (He et al. 2016) leave BN-ReLU to the first block.
         stem_act = not (spec.variant == "preact" and spec.stem == "cifar")
         self.bn1 = norm(c, bn) if stem_act else nn.Identity()
         self.relu = nn.ReLU() if stem_act else nn.Identity()
-        self.maxpool = nn.MaxPool2d(3, stride=2, padding=1) if spec.stem == "imagenet" else nn.Identity()
+        self.maxpool = nn.MaxPool2d(3, stride=2, padding=1) if spec.stem != "cifar" else nn.Identity()
 
         cfg = BlockConfig(
             variant=spec.variant,
             shortcut=spec.shortcut,
+            downsample=spec.downsample,
             groups=spec.groups,
             width_per_group=spec.width_per_group,
             batch_norm=bn,
@@ -71,12 +74,13 @@ class ResNet(nn.Module):
             self.post_bn: nn.Module = norm(c, bn)
             self.post_relu: nn.Module = nn.ReLU()
         self.avgpool = nn.AdaptiveAvgPool2d((1, 1))
-        self.fc = Linear(c, spec.num_classes)
+        # headless (num_classes 0): the pooled features come out, and the state_dict has no fc keys
+        self.fc: nn.Module = Linear(c, spec.num_classes) if spec.num_classes else nn.Identity()
         self.out_channels = c
         self._init_weights()
 
     def _init_weights(self) -> None:
-        if self.fc.weight.is_meta:  # shapes only: initialising storage-less tensors would just cost time
+        if next(self.parameters()).is_meta:  # shapes only: initialising storage-less tensors would just cost time
             return
         # As torchvision: He (Kaiming) normal, fan_out, for convs; BN scale 1, shift 0.
         for m in self.modules():
@@ -106,4 +110,22 @@ class ResNet(nn.Module):
     def forward(self, x: Tensor) -> Tensor:
         x = self.forward_features(x)  # (N, C, h, w)
         x = torch.flatten(self.avgpool(x), 1)  # (N, C)
-        return self.fc(x)  # (N, num_classes)
+        return self.fc(x)  # (N, num_classes), or (N, C) headless
+
+
+def deep_stem(in_channels: int, out_channels: int, bn: bool) -> nn.Sequential:
+    """The ResNet-C stem as timm builds it: conv3x3/2, conv3x3, conv3x3 (C/2, C/2, C), BN-ReLU between.
+
+    Module names (``conv1.0``, ``conv1.1``, ``conv1.3``, ``conv1.4``, ``conv1.6``) match timm's, so its
+    ``resnet*c`` / ``resnet*d`` state_dicts load unchanged; the stem's last BN-ReLU is ``bn1`` / ``relu``.
+    """
+    mid = out_channels // 2
+    return nn.Sequential(
+        conv3x3(in_channels, mid, stride=2, bias=not bn),
+        norm(mid, bn),
+        nn.ReLU(),
+        conv3x3(mid, mid, bias=not bn),
+        norm(mid, bn),
+        nn.ReLU(),
+        conv3x3(mid, out_channels, bias=not bn),
+    )

@@ -15,6 +15,7 @@ __all__ = [
     "MAX_WIDTH",
     "PRESETS",
     "BlockType",
+    "Downsample",
     "ResNetSpec",
     "Shortcut",
     "Stem",
@@ -26,7 +27,8 @@ __all__ = [
     "spec_from",
 ]
 
-Stem = Literal["imagenet", "cifar"]
+Stem = Literal["imagenet", "cifar", "deep"]  # deep: ResNet-C/D's three 3x3 convs (He et al. 2019, Fig. 2b)
+Downsample = Literal["conv", "avg"]  # how a projection shortcut strides: "avg" pools first (ResNet-D)
 BlockType = Literal["basic", "bottleneck"]
 Variant = Literal["v1", "v1.5", "preact"]
 Shortcut = Literal["A", "B", "C"]
@@ -61,12 +63,14 @@ class ResNetSpec:
     stem_width: int | None = None  # None: widths[0] (64 for ImageNet, 16 for CIFAR)
     variant: Variant = "v1.5"  # v1: stride on the first 1x1 (He 2015); v1.5: on the 3x3 (torchvision)
     shortcut: Shortcut = "B"  # A: zero-pad identity, B: projection where the shape changes, C: always
+    # conv: a strided 1x1 conv (He et al. 2015); avg: a 2x2 average pool, then a 1x1 conv (ResNet-D, He et al. 2019)
+    downsample: Downsample = "conv"
     groups: int = 1  # ResNeXt cardinality (Xie et al. 2017)
     width_per_group: int = 64  # bottleneck inner width = planes * width_per_group / 64 * groups
     width_multiplier: int = 1  # Wide ResNet k (Zagoruyko & Komodakis 2016): scales every stage width
     batch_norm: bool = True
     zero_init_residual: bool = False
-    num_classes: int = 1000
+    num_classes: int = 1000  # 0: headless (no classifier; the pooled features come out), as timm's num_classes=0
     in_channels: int = 3
     plain: bool = False  # the plain twin: same layers, every shortcut removed
 
@@ -87,7 +91,12 @@ class ResNetSpec:
 
     @property
     def stem_channels(self) -> int:
+        """The stem's output channels (a deep stem's inner convs have half as many, as timm's)."""
         return self.stem_width if self.stem_width is not None else self.widths[0]
+
+    @property
+    def stem_convs(self) -> int:
+        return 3 if self.stem == "deep" else 1
 
     @property
     def stage_strides(self) -> tuple[int, ...]:
@@ -95,12 +104,15 @@ class ResNetSpec:
 
     @property
     def depth(self) -> int:
-        """Weighted layers on the main path: the stem conv, every block's convs, the classifier."""
-        return 1 + CONVS_PER_BLOCK[self.block] * sum(self.layers) + 1
+        """Weighted layers on the main path: the stem's convs, every block's convs, the classifier (if any).
+
+        A deep stem counts three convs, so ResNet-50-D is 52 deep though it keeps its family name.
+        """
+        return self.stem_convs + CONVS_PER_BLOCK[self.block] * sum(self.layers) + (1 if self.num_classes else 0)
 
     @property
     def total_stride(self) -> int:
-        stem = 4 if self.stem == "imagenet" else 1
+        stem = 1 if self.stem == "cifar" else 4  # ImageNet and deep stems: /2 conv, /2 max-pool
         return stem * 2 ** (len(self.layers) - 1)
 
     @property
@@ -134,6 +146,7 @@ def _validate(s: ResNetSpec) -> None:
     _check_choice("block", s.block, get_args(BlockType))
     _check_choice("variant", s.variant, get_args(Variant))
     _check_choice("shortcut", s.shortcut, get_args(Shortcut))
+    _check_choice("downsample", s.downsample, get_args(Downsample))
     if not s.layers:
         raise SpecError("no_stages")
     if len(s.layers) > MAX_STAGES:
@@ -147,11 +160,12 @@ def _validate(s: ResNetSpec) -> None:
         ("width_multiplier", s.width_multiplier),
         ("groups", s.groups),
         ("width_per_group", s.width_per_group),
-        ("num_classes", s.num_classes),
         ("in_channels", s.in_channels),
     ):
         if not isinstance(value, int) or isinstance(value, bool) or value < 1:
             raise SpecError("positive", field=name, value=value)
+    if not isinstance(s.num_classes, int) or isinstance(s.num_classes, bool) or s.num_classes < 0:
+        raise SpecError("num_classes", value=s.num_classes)
     for w in (*s.widths, s.stem_channels):
         if not isinstance(w, int) or w < 1:
             raise SpecError("positive", field="width", value=w)
@@ -170,6 +184,10 @@ def _validate(s: ResNetSpec) -> None:
                 raise SpecError("groups_width", groups=s.groups, width=inner)
     if s.shortcut == "A" and s.variant != "preact" and s.plain is False and _channels_shrink(s):
         raise SpecError("option_a_shrink")
+    if s.shortcut == "A" and s.downsample == "avg":
+        raise SpecError("avg_needs_projection")
+    if s.stem == "deep" and s.stem_channels % 2:
+        raise SpecError("deep_stem_odd", width=s.stem_channels)
 
 
 def _channels_shrink(s: ResNetSpec) -> bool:
@@ -233,8 +251,18 @@ PRESETS: Final[dict[str, dict[str, object]]] = {
     "resnet152": {"layers": (3, 8, 36, 3)},
     # Xie et al. 2017: 32 groups of width 4 in stage 1.
     "resnext50_32x4d": {"layers": (3, 4, 6, 3), "groups": 32, "width_per_group": 4},
+    "resnext101_32x8d": {"layers": (3, 4, 23, 3), "groups": 32, "width_per_group": 8},
+    "resnext101_64x4d": {"layers": (3, 4, 23, 3), "groups": 64, "width_per_group": 4},
     # torchvision's wide_resnet50_2 doubles the bottleneck's inner width only.
     "wide_resnet50_2": {"layers": (3, 4, 6, 3), "width_per_group": 128},
+    "wide_resnet101_2": {"layers": (3, 4, 23, 3), "width_per_group": 128},
+    # He et al. 2019 ("Bag of Tricks"), as timm names them: ResNet-C has the deep stem (3x3 convs 32, 32, 64);
+    # ResNet-D adds the average pool before each projection's 1x1 conv, which then strides by 1.
+    **{f"resnet{d}c": {"block": b, "layers": n, "stem": "deep"} for d, (b, n) in IMAGENET_LAYERS.items() if d >= 50},
+    **{
+        f"resnet{d}d": {"block": b, "layers": n, "stem": "deep", "downsample": "avg"}
+        for d, (b, n) in IMAGENET_LAYERS.items()
+    },
     **{
         f"resnet{d}": {
             "stem": "cifar",
@@ -268,7 +296,10 @@ TORCHVISION_PRESETS: Final = (
     "resnet101",
     "resnet152",
     "resnext50_32x4d",
+    "resnext101_32x8d",
+    "resnext101_64x4d",
     "wide_resnet50_2",
+    "wide_resnet101_2",
 )
 
 

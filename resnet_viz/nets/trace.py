@@ -131,9 +131,9 @@ class TraceReport:
 
 
 def trace(arch_or_spec: str | ResNetSpec, *, input_size: int | Iterable[int] | None = None) -> TraceReport:
-    """Trace a ResNet (preset name or spec) at ``input_size`` (default 224, or 32 for CIFAR nets)."""
+    """Trace a ResNet (preset name or spec) at ``input_size`` (default 224, or 32 for CIFAR-stem nets)."""
     spec = spec_from(arch_or_spec)
-    h, w = normalize_size(input_size, 224 if spec.stem == "imagenet" else 32)
+    h, w = normalize_size(input_size, 32 if spec.stem == "cifar" else 224)
     if min(h, w) < spec.total_stride:
         raise InputError("input_too_small", h=h, w=w, stride=spec.total_stride, name=spec.title)
     with torch.device("meta"):

@@ -35,6 +35,12 @@ def scenario_nets(scenario: str, sel: Selection, picked: list[str]) -> list[tupl
         return [(f"resnet34 {o}", preset("resnet34", shortcut=o)) for o in ("A", "B", "C")]
     if scenario == "cifar":  # He et al. 2015, Table 6
         return [(n, preset(n)) for n in ("resnet20", "resnet32", "resnet44", "resnet56", "resnet110")]
+    if scenario == "checkpoint":  # the uploaded net against the preset nearest to it
+        if sel.checkpoint is None:
+            return []
+        inferred = sel.checkpoint.inferred
+        mine = tr("compare.ckpt_label", name=inferred.source.name)
+        return [(mine, inferred.spec), (inferred.nearest, preset(inferred.nearest))]
     if scenario == "plain":
         if sel.spec is None:
             return []
@@ -65,8 +71,11 @@ def render_compare() -> None:
     st.title(tr("compare.title"))
     st.caption(tr("compare.intro"))
     sel = current()
+    scenarios = ("checkpoint", *SCENARIOS) if sel.checkpoint is not None else SCENARIOS
+    if st.session_state.get("compare_scenario") not in scenarios:
+        st.session_state.pop("compare_scenario", None)
     scenario = st.radio(
-        tr("compare.scenario"), SCENARIOS, key="compare_scenario", format_func=lambda v: tr(f"compare.scenario_{v}")
+        tr("compare.scenario"), scenarios, key="compare_scenario", format_func=lambda v: tr(f"compare.scenario_{v}")
     )
     picked: list[str] = []
     if scenario == "custom":

@@ -9,7 +9,7 @@ import threading
 import streamlit as st
 from PIL import Image
 
-from ..errors import UserError
+from ..errors import InputError, UserError
 from ..lab.data import CIFAR_MEAN, CIFAR_STD
 from ..lab.store import RunStore
 from ..nets.resnet import ResNet
@@ -19,6 +19,7 @@ from ..vision.gradcam import CamRecord, gradcam, tap_names
 from ..vision.images import CROP_RATIO, IMAGENET_MEAN, IMAGENET_STD, Preprocessed, load_image, preprocess, resize_size
 from ..vision.samples import SAMPLES, sample_bytes
 from ..vision.weights import WeightsInfo, load_model, load_run, twin_of
+from .checkpoint import checkpoint_models
 from .features_lab import LAB_SIZE, held_out_choice, lab_banner, pick_run
 from .features_views import grids, one_channel, overlays, show
 from .sidebar import usable
@@ -88,10 +89,10 @@ def _init() -> None:
         st.session_state[key] = st.session_state.get(key, value)
 
 
-def _image_bytes() -> tuple[bytes | None, str]:
+def _image_bytes(*, lab: bool) -> tuple[bytes | None, str]:
     """The chosen picture's bytes and a name for files; None while the uploader is empty."""
     c1, c2 = st.columns([1, 2])
-    sources = ("sample", "upload", "held_out") if st.session_state["feat_weights"] == "lab" else ("sample", "upload")
+    sources = ("sample", "upload", "held_out") if lab else ("sample", "upload")
     if st.session_state["feat_source"] not in sources:
         st.session_state["feat_source"] = "sample"  # the held-out images go with a lab run's weights
     c1.radio(
@@ -114,17 +115,21 @@ def _image_bytes() -> tuple[bytes | None, str]:
     return up.getvalue(), up.name.rsplit(".", 1)[0][:40] or "image"
 
 
-def _weights_controls() -> tuple[str, tuple[str, bytes] | None, str]:
+def _weights_controls(mine: bool = False) -> tuple[str, tuple[str, bytes] | None, str]:
+    """The size, weights, k and view choices; ``mine``: the sidebar's checkpoint brings its own weights."""
     c1, c2, c3, c4 = st.columns([2, 2, 2, 2])
-    if st.session_state["feat_weights"] == "lab":
+    if st.session_state["feat_weights"] == "lab" and not mine:
         c1.caption(tr("feat.lab_size", n=LAB_SIZE))
     else:
         c1.select_slider(tr("feat.size"), SIZES, key="feat_size", help=tr("feat.size_help"))
-    c2.radio(tr("feat.weights"), WEIGHT_CHOICES, key="feat_weights", format_func=lambda v: tr(f"feat.weights_{v}"))
+    if mine:
+        c2.markdown(f"{tr('feat.weights')}  \n{tr('sidebar.mode_checkpoint')}")
+    else:
+        c2.radio(tr("feat.weights"), WEIGHT_CHOICES, key="feat_weights", format_func=lambda v: tr(f"feat.weights_{v}"))
     c3.slider(tr("feat.k"), min_value=1, max_value=64, step=1, key="feat_k", help=tr("feat.k_help"))
     c4.checkbox(tr("feat.blocks"), key="feat_blocks", help=tr("feat.blocks_help"))
     c4.checkbox(tr("feat.twin"), key="feat_twin", help=tr("feat.twin_help"))
-    choice = str(st.session_state["feat_weights"])
+    choice = "checkpoint" if mine else str(st.session_state["feat_weights"])
     if choice != "file":
         return choice, None, ""
     up = st.file_uploader(
@@ -162,8 +167,8 @@ def _preprocessing(pre: Preprocessed, original: Image.Image, cifar: bool) -> Non
     st.caption(tr(key, mean=", ".join(map(str, pre.mean)), std=", ".join(map(str, pre.std))))
 
 
-def _predictions(result: FeatureResult, info: WeightsInfo) -> None:
-    if not info.pretrained or info.classifier_reset:
+def _predictions(result: FeatureResult, info: WeightsInfo, headless: bool) -> None:
+    if not info.pretrained or info.classifier_reset or headless:
         return
     st.subheader(tr("feat.top5"))
     rows = [
@@ -225,8 +230,13 @@ def render_features() -> None:
     if sel is None or sel.spec is None:
         return
     spec = sel.spec.replace(plain=False)  # the residual net, with its plain twin beside it
-    data, stem = _image_bytes()
-    weights, ckpt, ckpt_key = _weights_controls()
+    mine = sel.checkpoint
+    if mine is not None and spec.in_channels != 3:
+        say_error(InputError("ckpt_in_channels", n=spec.in_channels))
+        return
+    weights_lab = st.session_state["feat_weights"] == "lab"
+    data, stem = _image_bytes(lab=weights_lab and mine is None)
+    weights, ckpt, ckpt_key = _weights_controls(mine is not None)
     picked = pick_run() if weights == "lab" else None
     if weights == "lab" and picked is None:
         return  # pick_run has said why
@@ -249,6 +259,8 @@ def render_features() -> None:
                 store, run = picked
                 models = _run_models(store.url, run.id, store, sel.device)
                 spec, ckpt_key = models[0].spec, run.id  # the run's own architecture, not the sidebar's
+            elif mine is not None:
+                models, ckpt_key = checkpoint_models(mine, sel.device), mine.key
             else:
                 models = _models(spec, weights, ckpt_key, ckpt, sel.device)
             digest = hashlib.sha256(data).hexdigest()
@@ -267,10 +279,14 @@ def render_features() -> None:
     if twin:
         st.caption(tr("feat.twin_note_lab" if picked else "feat.twin_note"))
     _preprocessing(pre, thumb, picked is not None)
-    _predictions(nets[0][1], info)
+    headless = spec.num_classes == 0
+    _predictions(nets[0][1], info, headless)
     grids(nets, k, stem)
     overlays(nets, pre, stem)
     one_channel(nets, stem)
+    if headless:
+        st.info(tr("ckpt.headless_note"), icon=":material/info:")
+        return
     try:
         _gradcam(models, key, pre, info, twin, stem)
     except UserError as e:

@@ -6,7 +6,7 @@ from __future__ import annotations
 import functools
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import streamlit as st
 
@@ -16,6 +16,9 @@ from ..nets.choices import make_spec, parse_ints
 from ..nets.sizes import normalize_size
 from ..nets.spec import PRESETS, ResNetSpec, preset
 from .text import lang, net_title, say_error, tr
+
+if TYPE_CHECKING:  # the checkpoint's module imports torch: only when "My checkpoint" is chosen
+    from .checkpoint import MyNet
 
 __all__ = ["DEFAULTS", "Selection", "current", "init_state", "language_picker", "sidebar", "usable"]
 
@@ -43,7 +46,7 @@ _INT_KEYS = {"depth", "groups", "width_per_group", "width_multiplier"}
 _BOOL_KEYS = {"batch_norm", "plain"}
 _CHOICES: dict[str, tuple[str, ...]] = {
     "lang": LANGS,
-    "net_mode": ("preset", "custom"),
+    "net_mode": ("preset", "custom", "checkpoint"),
     "arch": tuple(PRESETS),
     "family": ("imagenet", "cifar"),
     "define_by": ("depth", "layers"),
@@ -61,6 +64,7 @@ class Selection:
     input_size: tuple[int, int] | None
     error: UserError | None
     device: str
+    checkpoint: MyNet | None = None  # "My checkpoint": the uploaded file's net, its weights and class names
 
 
 def _from_query(key: str, raw: str) -> object | None:
@@ -204,16 +208,26 @@ def sidebar() -> Selection:
         horizontal=True,
         format_func=_label("sidebar.mode_"),
     )
-    if st.session_state["net_mode"] == "preset":
-        sb.selectbox(
-            tr("sidebar.arch"), _CHOICES["arch"], key="arch", format_func=functools.partial(_arch_label, code=lang())
-        )
+    mine: MyNet | None = None
+    mine_error: UserError | None = None
+    if st.session_state["net_mode"] == "checkpoint":  # the file says variant, shortcut and batch norm itself
+        from .checkpoint import checkpoint_sidebar
+
+        mine, mine_error = checkpoint_sidebar()
     else:
-        _custom_widgets()
-    with sb.expander(tr("sidebar.options"), expanded=False):
-        st.selectbox(tr("sidebar.variant"), _CHOICES["variant"], key="variant", format_func=_label("variant."))
-        st.selectbox(tr("sidebar.shortcut"), _CHOICES["shortcut"], key="shortcut", format_func=_label("shortcut."))
-        st.checkbox(tr("sidebar.batch_norm"), key="batch_norm")
+        if st.session_state["net_mode"] == "preset":
+            sb.selectbox(
+                tr("sidebar.arch"),
+                _CHOICES["arch"],
+                key="arch",
+                format_func=functools.partial(_arch_label, code=lang()),
+            )
+        else:
+            _custom_widgets()
+        with sb.expander(tr("sidebar.options"), expanded=False):
+            st.selectbox(tr("sidebar.variant"), _CHOICES["variant"], key="variant", format_func=_label("variant."))
+            st.selectbox(tr("sidebar.shortcut"), _CHOICES["shortcut"], key="shortcut", format_func=_label("shortcut."))
+            st.checkbox(tr("sidebar.batch_norm"), key="batch_norm")
     sb.checkbox(tr("sidebar.plain"), key="plain", help=tr("sidebar.plain_help"))
     sb.text_input(
         tr("sidebar.input_size"),
@@ -229,7 +243,11 @@ def sidebar() -> Selection:
     size: tuple[int, int] | None = None
     error: UserError | None = None
     try:
-        spec = _current_spec()
+        if st.session_state["net_mode"] != "checkpoint":
+            spec = _current_spec()
+        elif mine is not None:
+            spec = mine.inferred.spec.replace(plain=bool(st.session_state["plain"]))
+        error = mine_error
         size = _input_size(str(st.session_state["input_size"]))
     except UserError as e:
         error = e
@@ -237,7 +255,7 @@ def sidebar() -> Selection:
         sb.caption(tr("sidebar.chosen", title=net_title(spec)))
     sb.caption(tr("sidebar.device", device=device))
     _sync_query()
-    sel = Selection(spec=spec, input_size=size, error=error, device=device)
+    sel = Selection(spec=spec, input_size=size, error=error, device=device, checkpoint=mine)
     st.session_state["_selection"] = sel
     return sel
 
@@ -254,5 +272,7 @@ def usable() -> Selection | None:
     if sel.spec is None or sel.error is not None:
         if sel.error is not None:
             say_error(sel.error)
+        elif st.session_state.get("net_mode") == "checkpoint":
+            st.info(tr("ckpt.prompt"), icon=":material/upload_file:")
         return None
     return sel

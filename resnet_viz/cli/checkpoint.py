@@ -1,0 +1,58 @@
+"""`--checkpoint FILE` for summary, graph and features: the net a checkpoint holds, in place of the spec flags."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from ..errors import InputError
+from ..nets.checkpoint import read_checkpoint_file
+from ..nets.infer import Inferred, infer
+from ..nets.spec import ResNetSpec
+from .common import spec_from_args
+
+__all__ = ["add_checkpoint_flag", "net_from_args"]
+
+# Flags that describe a net themselves, so they cannot go with a file that does; --variant picks v1 or v1.5.
+_SPEC_FLAGS = (
+    "arch",
+    "family",
+    "depth",
+    "block",
+    "layers",
+    "widths",
+    "shortcut",
+    "groups",
+    "width_per_group",
+    "width_multiplier",
+    "num_classes",
+)
+
+
+def add_checkpoint_flag(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--checkpoint",
+        type=Path,
+        metavar="FILE",
+        help="a state_dict, training checkpoint or safetensors file: its net, read off its names and shapes "
+        "(--variant v1 if it was trained with the stride on the first 1x1)",
+    )
+
+
+def net_from_args(a: argparse.Namespace) -> tuple[ResNetSpec, Inferred | None]:
+    """The spec the flags name, or the one read off ``--checkpoint`` (with what was read, for its line)."""
+    if a.checkpoint is None:
+        return spec_from_args(a), None
+    for name in _SPEC_FLAGS:
+        if getattr(a, name, None) is not None:
+            raise InputError("conflict", first="--checkpoint", second="--" + name.replace("_", "-"))
+    for flag, on in (
+        ("--no-bn", a.no_bn),
+        ("--zero-init-residual", a.zero_init_residual),
+        ("--variant preact", a.variant == "preact"),
+    ):
+        if on:
+            raise InputError("conflict", first="--checkpoint", second=flag)
+    inferred = infer(read_checkpoint_file(a.checkpoint), variant=a.variant or "v1.5")
+    spec = inferred.spec.replace(plain=True) if a.plain else inferred.spec
+    return spec, inferred

@@ -1,0 +1,265 @@
+"""The ResNetSpec a checkpoint was saved from, read off its key names and tensor shapes, and checked by building it.
+
+Names say the parts (a ``conv3`` makes a bottleneck, ``conv1.0`` a deep stem, ``post_bn`` a pre-activation net, a
+4-D ``downsample.1`` an average-pooled projection), shapes say the sizes (blocks per stage, widths, groups, the
+stem's kernel, the classes). Only the stride's place (v1 or v1.5) leaves no trace in the weights, so it is a choice.
+The spec read off is then built on the meta device and compared key by key and shape by shape, as
+``load_state_dict(strict=True)`` would: a file that does not fit exactly is refused with the first key that did not.
+"""
+
+from __future__ import annotations
+
+import itertools
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Final, Literal
+
+import torch
+from torch import Tensor
+
+from ..errors import InputError
+from ..i18n import DEFAULT_LANG, Lang, t
+from .build import build
+from .checkpoint import Checkpoint
+from .resnet import ResNet
+from .spec import PRESETS, BlockType, ResNetSpec, Shortcut, Stem, preset
+
+__all__ = ["Inferred", "display_name", "infer", "infer_spec", "load_weights", "nearest_preset"]
+
+Shapes = Mapping[str, tuple[int, ...]]
+StrideAt = Literal["v1", "v1.5"]  # what the weights cannot say: v1 strides the first 1x1, v1.5 the 3x3
+
+_BN: Final = r"(weight|bias|running_mean|running_var|num_batches_tracked)"
+# Every key a ResNet of this app (torchvision's and timm's names) can hold; any other key shows it is not one.
+_GRAMMAR: Final = re.compile(
+    rf"^conv1\.(weight|bias)$|^conv1\.[0-6]\.{_BN}$|^bn1\.{_BN}$|^post_bn\.{_BN}$|^fc\.(weight|bias)$"
+    rf"|^layer[1-9]\.\d+\.((conv|bn)[1-3]|downsample\.[0-3])\.{_BN}$"
+)
+_BLOCK: Final = re.compile(r"^layer(\d+)\.(\d+)\.")
+
+
+@dataclass(frozen=True)
+class Inferred:
+    """What a checkpoint holds: the spec read off it, the preset it is laid out as (if any), and where it came from."""
+
+    spec: ResNetSpec
+    layout: str | None  # the preset of the same layout, classes and input channels aside; None for a custom one
+    nearest: str  # the preset to compare it with: its layout's, else the structurally nearest
+    source: Checkpoint
+
+    def line(self, lang: Lang = DEFAULT_LANG) -> str:
+        """One line: "ResNet-34 layout, 37 classes, shortcut B, from a training checkpoint (key `state_dict`, ...)"."""
+        s, src, sep = self.spec, self.source, t("ckpt.sep", lang)
+        if self.layout is not None:
+            layout = t("ckpt.layout_preset", lang, name=display_name(self.layout))
+        else:
+            layout = t("ckpt.layout_custom", lang, block=t(f"block.{s.block}", lang), layers=list(s.layers))
+            layout += "".join(sep + t(f"ckpt.trait_{k}", lang, **v) for k, v in _traits(s).items())
+        n = s.num_classes
+        classes = t("ckpt.headless", lang) if n == 0 else t("ckpt.classes_one" if n == 1 else "ckpt.classes", lang, n=n)
+        extra = sep + s.variant if s.block == "bottleneck" and s.variant != "preact" else ""
+        details = [t("ckpt.detail_key", lang, key=src.key)] if src.key else []
+        details += [t("ckpt.detail_prefix", lang, prefix=src.prefix)] if src.prefix else []
+        source = t(f"ckpt.source_{src.form}", lang)
+        if details:
+            source += t("ckpt.details", lang, details=sep.join(details))
+        return t("ckpt.line", lang, layout=layout, classes=classes, shortcut=s.shortcut, extra=extra, source=source)
+
+
+def _traits(s: ResNetSpec) -> dict[str, dict[str, object]]:
+    """What sets a custom layout apart, for its line (a preset's name says all of these)."""
+    out: dict[str, dict[str, object]] = {f"stem_{s.stem}": {}}
+    if s.groups != 1 or s.width_per_group != 64:
+        out["groups"] = {"groups": s.groups, "width": s.width_per_group}
+    if s.variant == "preact":
+        out["preact"] = {}
+    if s.downsample == "avg":
+        out["avg"] = {}
+    if not s.batch_norm:
+        out["no_bn"] = {}
+    out["widths"] = {"widths": "-".join(map(str, s.stage_widths))}
+    return out
+
+
+def display_name(name: str) -> str:
+    """resnet34 -> ResNet-34, resnet50d -> ResNet-50-D, resnext50_32x4d -> ResNeXt-50 32×4d, wide_resnet50_2 ->
+    Wide ResNet-50-2, preact_resnet164 -> PreAct ResNet-164."""
+    rules = (
+        (r"resnet(\d+)([cd]?)", lambda m: f"ResNet-{m[1]}" + (f"-{m[2].upper()}" if m[2] else "")),
+        (r"resnext(\d+)_(\d+)x(\d+)d", lambda m: f"ResNeXt-{m[1]} {m[2]}×{m[3]}d"),
+        (r"wide_resnet(\d+)_(\d+)", lambda m: f"Wide ResNet-{m[1]}-{m[2]}"),
+        (r"preact_resnet(\d+)", lambda m: f"PreAct ResNet-{m[1]}"),
+    )
+    for pattern, say in rules:
+        if (m := re.fullmatch(pattern, name)) is not None:
+            return say(m)
+    return name
+
+
+def _need(shapes: Shapes, key: str, dims: int = 4) -> tuple[int, ...]:
+    """The shape of ``key``, which must be there with ``dims`` dimensions (4 for a convolution's weight)."""
+    if key not in shapes:
+        raise InputError("ckpt_missing_key", key=key)
+    if len(shapes[key]) != dims:
+        raise InputError("ckpt_rank", key=key, shape=_shape(shapes[key]), dims=dims)
+    return shapes[key]
+
+
+def _blocks(shapes: Shapes) -> list[int]:
+    """Blocks per stage, from the ``layerS.J.`` keys; stages and blocks must be numbered without gaps."""
+    found: dict[int, set[int]] = {}
+    for key in shapes:
+        if (m := _BLOCK.match(key)) is not None:
+            found.setdefault(int(m[1]), set()).add(int(m[2]))
+    if not found:  # a stem and a classifier, but no blocks
+        raise InputError("ckpt_missing_key", key="layer1.0.conv1.weight")
+    for s in range(1, max(found) + 1):
+        if s not in found:
+            raise InputError("ckpt_gap", missing=f"layer{s}")
+        for j in range(max(found[s]) + 1):
+            if j not in found[s]:
+                raise InputError("ckpt_gap", missing=f"layer{s}.{j}")
+    return [len(found[s]) for s in sorted(found)]
+
+
+def _stem(shapes: Shapes) -> tuple[Stem, int, int]:
+    """(stem, output channels, input channels)."""
+    if "conv1.0.weight" in shapes:  # ResNet-C/D: conv1.0, conv1.3, conv1.6
+        return "deep", _need(shapes, "conv1.6.weight")[0], _need(shapes, "conv1.0.weight")[1]
+    out, cin, k, _ = _need(shapes, "conv1.weight")
+    if k not in (3, 7):
+        raise InputError("ckpt_stem_kernel", key="conv1.weight", k=k)
+    return ("imagenet" if k == 7 else "cifar"), out, cin
+
+
+def _shortcut(shapes: Shapes, layers: list[int], changes: set[tuple[int, int]]) -> tuple[Shortcut, bool]:
+    """(option, average-pooled): A has no projection weights, B has them where the shape changes, C everywhere."""
+    with_proj = {(int(m[1]), int(m[2])) for k in shapes if (m := re.match(r"^layer(\d+)\.(\d+)\.downsample\.", k))}
+    avg = any(k.endswith(".downsample.1.weight") and len(v) == 4 for k, v in shapes.items())
+    every = {(s, j) for s, n in enumerate(layers, 1) for j in range(n)}
+    if not with_proj and changes:
+        return "A", avg
+    if with_proj == every and every != changes:
+        return "C", avg
+    return "B", avg  # any other pattern is B's, and the fit check names the first block that breaks it
+
+
+def infer_spec(shapes: Shapes, *, variant: StrideAt = "v1.5") -> ResNetSpec:
+    """The spec whose state_dict has these keys and shapes (not yet checked against them: see ``infer``)."""
+    if not shapes:
+        raise InputError("ckpt_no_tensors")
+    for key in shapes:
+        if not _GRAMMAR.match(key):
+            raise InputError("ckpt_not_resnet", key=key)
+    layers = _blocks(shapes)
+    block: BlockType = "bottleneck" if any(re.match(r"^layer\d+\.\d+\.conv3\.", k) for k in shapes) else "basic"
+    batch_norm = any(re.match(r"^layer\d+\.\d+\.bn\d\.", k) for k in shapes)
+    preact = batch_norm and any(k.startswith("post_bn.") for k in shapes)  # without BN the two orders look alike
+    stem, stem_out, in_channels = _stem(shapes)
+    expansion = 4 if block == "bottleneck" else 1
+    widths: list[int] = []
+    for s in range(1, len(layers) + 1):
+        key = f"layer{s}.0.conv{3 if block == 'bottleneck' else 1}.weight"
+        out = _need(shapes, key)[0]
+        if out % expansion:
+            raise InputError("ckpt_expansion", key=key, channels=out)
+        widths.append(out // expansion)
+    groups, per_group = 1, 64
+    if block == "bottleneck":  # conv2 is (width, width / groups, 3, 3); width = planes * per_group / 64 * groups
+        inner, fan_in = _need(shapes, "layer1.0.conv2.weight")[:2]
+        groups = max(1, inner // max(1, fan_in))
+        per_group = max(1, round(inner * 64 / (widths[0] * groups)))
+    changes, c = set(), stem_out
+    for s, planes in enumerate(widths, 1):
+        if s > 1 or c != planes * expansion:
+            changes.add((s, 0))
+        c = planes * expansion
+    shortcut, avg = _shortcut(shapes, layers, changes)
+    fc = _need(shapes, "fc.weight", 2) if "fc.weight" in shapes else None
+    return ResNetSpec(
+        name="custom",
+        stem=stem,
+        block=block,
+        layers=tuple(layers),
+        widths=tuple(widths),
+        stem_width=None if stem_out == widths[0] else stem_out,
+        variant="preact" if preact else ("v1.5" if block == "basic" else variant),  # basic blocks have one place
+        shortcut=shortcut,
+        downsample="avg" if avg else "conv",
+        groups=groups,
+        width_per_group=per_group,
+        batch_norm=batch_norm,
+        num_classes=fc[0] if fc else 0,
+        in_channels=in_channels,
+    )
+
+
+def _same_layout(spec: ResNetSpec, name: str) -> bool:
+    """True when ``spec`` is preset ``name`` but for its classes, input channels and the stride's place."""
+    p = preset(name)
+    variant = p.variant if "preact" not in (p.variant, spec.variant) else spec.variant
+    return spec.replace(name=name, num_classes=p.num_classes, in_channels=p.in_channels, variant=variant) == p
+
+
+def nearest_preset(spec: ResNetSpec) -> str:
+    """The preset most like ``spec``: same family of stem and block first, then the closest stage list."""
+
+    def distance(name: str) -> tuple[int | bool, ...]:
+        p = preset(name)
+        counts = itertools.zip_longest(spec.layers, p.layers, fillvalue=0)
+        return (
+            (spec.stem == "cifar") != (p.stem == "cifar"),
+            spec.block != p.block,
+            sum(abs(a - b) for a, b in counts),
+            (spec.groups, spec.width_per_group) != (p.groups, p.width_per_group),
+            spec.stem != p.stem,
+            spec.downsample != p.downsample,
+            (spec.variant == "preact") != (p.variant == "preact"),
+            spec.widths != p.widths,
+            spec.shortcut != p.shortcut,
+        )
+
+    return min(PRESETS, key=distance)
+
+
+def _fit(spec: ResNetSpec, shapes: Shapes) -> None:
+    """What ``load_state_dict(strict=True)`` would say, found on a meta-device net (nothing allocated)."""
+    own = {k: tuple(v.shape) for k, v in build(spec, device="meta").state_dict().items()}
+    problems: list[tuple[str, dict[str, object]]] = []
+    for key, want in own.items():
+        if key not in shapes:
+            if not key.endswith("num_batches_tracked"):  # older files lack the counter; load_weights adds it
+                problems.append(("ckpt_fit_missing", {"key": key}))
+        elif shapes[key] != want:
+            problems.append(("ckpt_fit_shape", {"key": key, "got": _shape(shapes[key]), "want": _shape(want)}))
+    problems += [("ckpt_fit_unexpected", {"key": k}) for k in shapes if k not in own]
+    if problems:
+        code, values = problems[0]
+        raise InputError(code, count=len(problems), **values)
+
+
+def _shape(shape: tuple[int, ...]) -> str:
+    return "×".join(map(str, shape)) or "scalar"
+
+
+def infer(checkpoint: Checkpoint, *, variant: StrideAt = "v1.5") -> Inferred:
+    """The spec of ``checkpoint``'s net, named after its preset when it has one's layout, checked to fit exactly."""
+    shapes = checkpoint.shapes
+    spec = infer_spec(shapes, variant=variant)
+    _fit(spec, shapes)
+    layout = next((name for name in PRESETS if _same_layout(spec, name)), None)
+    if layout is not None:
+        spec = spec.replace(name=layout)
+    return Inferred(spec=spec, layout=layout, nearest=layout or nearest_preset(spec), source=checkpoint)
+
+
+def load_weights(inferred: Inferred, *, device: str | torch.device = "cpu") -> ResNet:
+    """The net with the checkpoint's own weights (strictly loaded), in eval mode; nothing is initialised first."""
+    model = build(inferred.spec.replace(plain=False), device="meta")
+    sd: dict[str, Tensor] = {k: v.float() if v.is_floating_point() else v for k, v in inferred.source.tensors.items()}
+    for key in model.state_dict():
+        if key.endswith("num_batches_tracked") and key not in sd:
+            sd[key] = torch.zeros((), dtype=torch.long)
+    model.load_state_dict(sd, strict=True, assign=True)  # meta parameters are replaced by the file's tensors
+    return model.to(device).eval()

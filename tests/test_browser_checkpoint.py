@@ -1,0 +1,57 @@
+"""My checkpoint in Chromium: upload a ResNet-50-D training checkpoint (timm's names, random weights) in the sidebar,
+read the inferred line and the totals, in English and Chinese."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+import torch
+
+from resnet_viz import build, trace
+from resnet_viz.nets.spec import preset
+from tests.conftest import wait_idle
+from tests.test_checkpoint import save
+
+pytestmark = pytest.mark.browser
+
+
+def _main_has(page: Any, text: str) -> None:
+    page.wait_for_function(
+        f"() => document.querySelector('[data-testid=\"stApp\"]').innerText.includes({text!r})", timeout=120_000
+    )
+
+
+def test_upload_a_checkpoint_and_read_its_line_and_totals(
+    page: Any, app_url: str, artifacts: Path, tmp_path: Path
+) -> None:
+    spec = preset("resnet50d", num_classes=100)
+    with torch.random.fork_rng():
+        torch.manual_seed(0)
+        sd = build(spec, device="cpu").state_dict()  # the names and shapes of timm's resnet50d (tests/test_timm.py)
+    path = tmp_path / "flowers_r50d.pth"
+    path.write_bytes(save(sd, "ema", "module."))
+    report = trace(spec)
+
+    page.goto(f"{app_url}/?net_mode=checkpoint")
+    page.wait_for_selector(".st-key-ckpt_file", timeout=120_000)
+    wait_idle(page, 120)
+    _main_has(page, "Upload a checkpoint in the sidebar")
+    page.locator('.st-key-ckpt_file input[type="file"]').set_input_files(str(path))
+    # the backticks around the key and the prefix are drawn as code, without them
+    line = "ResNet-50-D layout, 100 classes, shortcut B, v1.5, from a training checkpoint (key ema, prefix module.)"
+    _main_has(page, line)
+    wait_idle(page, 120)
+    _main_has(page, f"{report.totals.params / 1e6:.2f} M")
+    text = page.inner_text('[data-testid="stMain"]')
+    assert f"{report.totals.macs / 1e9:.2f} G" in text and "52" in text  # depth: three stem convs
+    assert page.locator('[data-testid="stException"]').count() == 0
+    page.screenshot(path=str(artifacts / "checkpoint_en.png"), full_page=True)
+
+    page.locator('.st-key-lang[data-stale="false"]').click()
+    page.get_by_role("option", name="简体中文").click()
+    _main_has(page, "ResNet-50-D 结构，100 个类别，捷径 B，v1.5，来自训练检查点")
+    wait_idle(page, 120)
+    assert page.locator('[data-testid="stException"]').count() == 0
+    page.screenshot(path=str(artifacts / "checkpoint_zh.png"), full_page=True)
