@@ -41,7 +41,7 @@ def details(spec: ResNetSpec, input_size: tuple[int, int] | None, h: Hierarchy, 
     st.markdown(f"**{tr('graph.details')}** · `{n.id}` · {n.type}")
     row = {
         tr("explorer.col_type"): n.type + (f" ×{n.count}" if n.count > 1 else ""),
-        tr("explorer.col_kernel"): "" if n.kernel is None else shape_text(n.kernel),
+        tr("graph.col_kernel"): "" if n.kernel is None else shape_text(n.kernel),
         tr("graph.col_stride"): "" if n.stride is None else shape_text(n.stride),
         tr("graph.col_padding"): "" if n.padding is None else shape_text(n.padding),
         tr("graph.col_input"): shape_text(n.input_shape),
