@@ -34,6 +34,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+from benchmarks import GRAPH, stop
 from resnet_viz import cifar_spec
 from resnet_viz.lab.config import RunConfig
 from resnet_viz.lab.cores import usable_cores
@@ -51,7 +52,6 @@ WATCH_S = 20.0  # how long N pages are watched before their gaps are read
 REFRESH_GOAL_S = 2.0
 MAX_WATCHERS = 16
 BUDGET_S = 900.0  # the whole watcher scan stops here, whatever N it reached
-SVG = '[data-testid="stGraphVizChart"] svg'
 
 # Records, in the page, each time the lab's "Step N of M" caption changes (performance.now() in ms, step).
 PROBE = r"""
@@ -127,7 +127,7 @@ def _page(browser: Any, probe: bool = False) -> Any:
 def _open_home(browser: Any, url: str) -> Any:
     page = _page(browser)
     page.goto(url + "/")
-    page.wait_for_selector(SVG, state="visible")
+    page.wait_for_selector(GRAPH, state="visible")
     _idle(page)
     return page
 
@@ -246,14 +246,10 @@ def cold_start() -> None:
                 time.sleep(0.1)
             t_health = time.perf_counter() - t0
             page.goto(url + "/")
-            page.wait_for_selector(SVG, state="visible", timeout=180_000)
+            page.wait_for_selector(GRAPH, state="visible", timeout=180_000)
             t_svg = time.perf_counter() - t0
         finally:
-            proc.terminate()
-            try:
-                proc.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                proc.kill()
+            stop(proc)
     print(
         f"cold start: `streamlit run app.py` to ResNet-50's graph on Home {t_svg:.1f} s "
         f"(server answering {t_health:.1f} s, page to graph {t_svg - t_health:.1f} s; ratio {t_svg / t_health:.1f})"

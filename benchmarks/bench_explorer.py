@@ -16,12 +16,17 @@ import urllib.request
 from pathlib import Path
 from typing import Any
 
+from benchmarks import GRAPH, SHOWING, stop
+
 ROOT = Path(__file__).resolve().parents[1]
 CHROMIUM = "/usr/bin/chromium"
 ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking"]
 # (preset option label, text only its graph holds, goal in seconds)
-CASES = (("resnet152 · depth 152", "layer3.35", 1.0), ("resnet1202 · depth 1202", "×199", 3.0))
-BASELINE = ("resnet18 · depth 18", "layer4.1")
+CASES = (
+    ("resnet152 · depth 152", "resnet152 (depth 152)", 1.0),
+    ("resnet1202 · depth 1202", "resnet1202 (depth 1202)", 3.0),
+)
+BASELINE = ("resnet18 · depth 18", "resnet18 (depth 18)")
 WARM_RUNS = 3
 
 
@@ -45,7 +50,8 @@ def _server() -> tuple[subprocess.Popen[bytes], str]:
 
 
 def _choose_and_time(page: Any, option: str, needle: str) -> float:
-    """Seconds from picking ``option`` in the sidebar's preset box to an SVG graph holding ``needle``."""
+    """Seconds from picking ``option`` in the sidebar's preset box to the page rerun for the net titled ``needle``
+    with its graph drawn."""
     box = page.locator(".st-key-arch input[role='combobox']")
     box.click()
     box.fill(option.split(" ")[0])
@@ -53,12 +59,7 @@ def _choose_and_time(page: Any, option: str, needle: str) -> float:
     item.wait_for()
     start = time.perf_counter()
     item.click()
-    page.wait_for_function(
-        "n => [...document.querySelectorAll('[data-testid=\"stGraphVizChart\"] svg')]"
-        ".some(s => s.textContent.includes(n))",
-        arg=needle,
-        timeout=120_000,
-    )
+    page.wait_for_function(SHOWING, arg=needle, timeout=120_000)
     took = time.perf_counter() - start
     page.wait_for_timeout(300)  # let the rest of the page (table, exports) settle before the next change
     return took
@@ -76,7 +77,7 @@ def main() -> None:
             browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
             page = browser.new_page(viewport={"width": 1400, "height": 1000})
             page.goto(f"{url}/architecture")
-            page.wait_for_selector('[data-testid="stGraphVizChart"] svg', timeout=120_000)
+            page.wait_for_selector(GRAPH, timeout=120_000)
             if page.locator('[role="dialog"]').count():
                 page.keyboard.press("Escape")
             cold = {opt: _choose_and_time(page, opt, needle) for opt, needle, _ in CASES}
@@ -88,8 +89,7 @@ def main() -> None:
                     warm[opt].append(_choose_and_time(page, opt, needle))
             browser.close()
     finally:
-        proc.terminate()
-        proc.wait(timeout=15)
+        stop(proc)
     b = statistics.median(base)
     print(f"widget change -> graph drawn, block level, median of {WARM_RUNS} warm runs; baseline resnet18 {b:.2f} s")
     for opt, _, goal in CASES:

@@ -35,6 +35,8 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+from benchmarks import stop
+
 ROOT = Path(__file__).resolve().parents[1]
 BEFORE = "0f01393"  # the last commit with the static graphviz explorer (4eca6ea's parent)
 TRIES = int(os.environ.get("BENCH_GRAPH_TRIES", "10"))
@@ -148,11 +150,7 @@ def _server(tree: Path) -> Iterator[str]:
             raise RuntimeError(f"the app in {tree} did not start")
         yield url
     finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            proc.kill()
+        stop(proc)
         shutil.rmtree(store, ignore_errors=True)
 
 

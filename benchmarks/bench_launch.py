@@ -25,6 +25,8 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+from benchmarks import stop
+
 ROOT = Path(__file__).resolve().parents[1]
 BEFORE = "d564400"
 AFTER = os.environ.get("BENCH_LAUNCH_AFTER", "")  # a commit to measure instead of the working tree
@@ -115,11 +117,7 @@ def _server(tree: Path) -> Iterator[tuple[str, float, float]]:
                 time.sleep(0.05)
         yield url, start, time.time()
     finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            proc.kill()
+        stop(proc)
         shutil.rmtree(store, ignore_errors=True)
 
 

@@ -36,9 +36,7 @@ def view_dot(v: View, *, lang: Lang = DEFAULT_LANG) -> str:
     open_frames: list[str] = []  # the clusters open around the segment being written
     prev_exit: str | None = None
     for i, seg in enumerate(v.segments):
-        chain = [a for a in h.ancestors(seg.nodes[0].id) if a in v.open and h[a].kind != "run"]
-        if seg.owner in v.open and h[seg.owner].kind != "run" and seg.owner not in chain:
-            chain.append(seg.owner)
+        chain = v.frames(seg)
         while open_frames and open_frames[-1] not in chain:
             open_frames.pop()
             out.append("}")

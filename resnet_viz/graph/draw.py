@@ -12,7 +12,7 @@ import graphviz
 from ..errors import InputError
 from ..i18n import DEFAULT_LANG, Lang, t
 from ..nets.trace import BlockRecord, LayerRecord, TraceReport
-from .units import human, shape_text
+from .units import human, op_text, shape_text
 
 __all__ = [
     "FOLD_ABOVE",
@@ -155,23 +155,8 @@ class _Drawer:
         return self.node(g, lines, f"{name}: {ops}; {self.cost(params, macs)}", down=d is not None)
 
 
-# Short names for the stem and head nodes, which list several ops on one line.
-_SHORT: Final = {
-    "Conv2d": "conv",
-    "BatchNorm2d": "BN",
-    "MaxPool2d": "max-pool",
-    "AdaptiveAvgPool2d": "avg-pool",
-    "Linear": "fc",
-}
-
-
 def _op_text(x: LayerRecord, short: bool = False) -> str:
-    name = _SHORT.get(x.type, x.type) if short else x.type
-    if x.kernel is None:
-        return name
-    k = shape_text(x.kernel) if x.kernel[0] != x.kernel[1] else f"{x.kernel[0]}×{x.kernel[0]}"
-    s = f" /{x.stride[0]}" if x.stride and x.stride[0] > 1 else ""
-    return f"{name} {k}{s}"
+    return op_text(x.type, x.kernel, x.stride, short=short)
 
 
 def _layers_of(report: TraceReport, stage: str) -> list[LayerRecord]:

@@ -66,9 +66,6 @@ class Layout:
     width: float
     height: float
 
-    def node(self, node_id: str) -> LNode:
-        return next(n for n in self.nodes if n.id == node_id)
-
 
 def quote(s: str) -> str:
     """A DOT string literal."""
@@ -203,9 +200,7 @@ def _run_dot(sources: Sequence[str]) -> list[_Placed]:
 def _opened_here(view: View, seg: Segment, before: Segment | None) -> list[str]:
     """The open groups (outermost first) whose first drawn segment is ``seg``."""
     h = view.hierarchy
-    mine = [a for a in h.ancestors(seg.nodes[0].id) if a in view.open and h[a].kind != "run"]
-    if seg.owner in view.open and h[seg.owner].kind != "run" and seg.owner not in mine:
-        mine.append(seg.owner)
+    mine = view.frames(seg)
     if before is None:
         return mine
     theirs = set(h.ancestors(before.nodes[0].id)) | {before.owner}

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Final
 
 from ..units import human  # the one formatter of counts, shared with the nets' tables and the pages
 
-__all__ = ["human", "human_bytes", "shape_text"]
+__all__ = ["SHORT_OPS", "human", "human_bytes", "op_text", "shape_text"]
 
 
 def shape_text(shape: Sequence[int]) -> str:
@@ -20,3 +21,23 @@ def human_bytes(n: int) -> str:
         if n >= div:
             return f"{n / div:.3g} {unit}"
     return f"{n} B"
+
+
+# Short names for ops listed several to a line (the stem's and head's nodes).
+SHORT_OPS: Final = {
+    "Conv2d": "conv",
+    "BatchNorm2d": "BN",
+    "MaxPool2d": "max-pool",
+    "AdaptiveAvgPool2d": "avg-pool",
+    "Linear": "fc",
+}
+
+
+def op_text(type_: str, kernel: tuple[int, int] | None, stride: tuple[int, int] | None, *, short: bool = False) -> str:
+    """A layer as its op: "Conv2d 3×3 /2", or "conv 3×3 /2" with ``short``."""
+    name = SHORT_OPS.get(type_, type_) if short else type_
+    if kernel is None:
+        return name
+    k = shape_text(kernel) if kernel[0] != kernel[1] else f"{kernel[0]}×{kernel[0]}"
+    s = f" /{stride[0]}" if stride and stride[0] > 1 else ""
+    return f"{name} {k}{s}"

@@ -9,13 +9,13 @@ a handful of layouts.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from typing import Final, Literal
 
 from ..i18n import DEFAULT_LANG, Lang, t
 from .model import Hierarchy, Node
-from .units import human, shape_text
+from .units import human, op_text, shape_text
 
 __all__ = [
     "PORT",
@@ -32,15 +32,6 @@ __all__ = [
 PORT: Final = "__in"
 EdgeStyle = Literal["main", "identity", "projection", "pad"]
 VKind = Literal["input", "output", "group", "stage", "run", "block", "layer", "add"]
-
-# Short names for ops listed several to a line (stem and head).
-_SHORT: Final = {
-    "Conv2d": "conv",
-    "BatchNorm2d": "BN",
-    "MaxPool2d": "max-pool",
-    "AdaptiveAvgPool2d": "avg-pool",
-    "Linear": "fc",
-}
 
 
 @dataclass(frozen=True)
@@ -79,6 +70,14 @@ class View:
     def node_ids(self) -> list[str]:
         return [n.id for s in self.segments for n in s.nodes]
 
+    def frames(self, seg: Segment) -> list[str]:
+        """The open groups framing ``seg``, outermost first (runs open without a frame of their own)."""
+        h = self.hierarchy
+        chain = [a for a in h.ancestors(seg.nodes[0].id) if a in self.open and h[a].kind != "run"]
+        if seg.owner in self.open and h[seg.owner].kind != "run" and seg.owner not in chain:
+            chain.append(seg.owner)
+        return chain
+
     @property
     def node_count(self) -> int:
         return sum(len(s.nodes) for s in self.segments)
@@ -114,12 +113,7 @@ class _Labels:
         return None
 
     def op(self, n: Node, *, short: bool = False) -> str:
-        name = _SHORT.get(n.type, n.type) if short else n.type
-        if n.kernel is None:
-            return name
-        k = shape_text(n.kernel) if n.kernel[0] != n.kernel[1] else f"{n.kernel[0]}×{n.kernel[0]}"
-        s = f" /{n.stride[0]}" if n.stride and n.stride[0] > 1 else ""
-        return f"{name} {k}{s}"
+        return op_text(n.type, n.kernel, n.stride, short=short)
 
     def closed(self, n: Node) -> VNode:
         """A closed group (stage, run, block, stem, head) as one node."""
@@ -243,11 +237,6 @@ def view(h: Hierarchy, open_: Iterable[str] = (), *, lang: Lang = DEFAULT_LANG) 
     return View(h, opened, tuple(_segments(_Labels(h, lang), opened)))
 
 
-def open_to_show(h: Hierarchy, node_id: str, open_: Iterable[str]) -> frozenset[str]:
-    """``open_`` with every ancestor of ``node_id`` opened, so the node is drawn."""
-    return frozenset(open_) | frozenset(h.ancestors(node_id))
-
-
 def level_open(h: Hierarchy, level: Literal["stage", "block", "layer"], *, fold: bool) -> frozenset[str]:
     """The open set that draws the old fixed levels: stages closed; blocks; every layer."""
     if level == "stage":
@@ -264,7 +253,3 @@ def visible_id(h: Hierarchy, node_id: str, open_: frozenset[str]) -> str:
         if a not in open_:
             return a
     return node_id
-
-
-def path_of(seq: Sequence[str]) -> str:
-    return " › ".join(seq)

@@ -23,7 +23,7 @@ from ..i18n import Lang, t
 from ..nets.spec import ResNetSpec
 from .cache import cached_trace
 from .graph_details import details
-from .graph_state import GraphState, Start, marked, on_click, search, set_url_node, state, take_url_node
+from .graph_state import GraphState, Start, marked, on_click, search, state, take_url_node
 from .text import lang, tr
 
 __all__ = ["cached_hierarchy", "net_graph"]
@@ -200,10 +200,3 @@ def net_graph(
         st.caption(tr("graph.hint"))
     assert drawn is not None
     return drawn
-
-
-def clear_selection(key: str) -> None:
-    gs: GraphState | None = st.session_state.get(f"{key}.state")
-    if gs is not None:
-        gs.selected = None
-        set_url_node(None)
