@@ -150,6 +150,7 @@ def net_graph(
     details_panel: bool = True,
     default_overlay: str | None = None,
     beside: Sequence[tuple[str, ResNetSpec]] = (),
+    toolbar: bool = True,
 ) -> View:
     """Draw ``spec``'s graph (and its plain twin beside it, or every net in ``beside``, ``spec``'s first) and return
     the view drawn for ``spec``. All share one state: what is open, selected and searched.
@@ -163,7 +164,10 @@ def net_graph(
         st.warning(tr("graph.bad_node", node=gs.bad_node))
     extra = dict(overlays or {})
     labels = {k: pair[0].label for k, pair in extra.items()}
-    matches, overlay_name = _toolbar(key, gs, h, [*TRACE_OVERLAYS, *extra], labels, default_overlay)
+    if toolbar:
+        matches, overlay_name = _toolbar(key, gs, h, [*TRACE_OVERLAYS, *extra], labels, default_overlay)
+    else:  # a glance (Home's half column): no search or overlay
+        matches, overlay_name = [], None
     _breadcrumb(gs, h)
     if beside:  # (title, spec) of every net drawn, ``spec``'s first
         titled = list(beside)

@@ -51,4 +51,4 @@ def render_home() -> None:
             st.caption(tr(key + "_blurb"))
     with right:
         st.markdown(f"**{tr('explorer.home_graph')}**")
-        net_graph(sel.spec, sel.input_size, key="home_graph", start="stage", details_panel=False)
+        net_graph(sel.spec, sel.input_size, key="home_graph", start="stage", details_panel=False, toolbar=False)
