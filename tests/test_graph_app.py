@@ -140,3 +140,49 @@ def test_a_search_for_what_only_the_net_has_leaves_the_twin_drawn() -> None:
         assert first not in items(plain)  # the plain twin has no shortcut and no add
         borders = {d.get("itemStyle", {}).get("borderColor") for d in plain["series"][0]["data"]}
         assert not borders & {"#e8590c", "#f59f00"}  # nothing outlined there
+
+
+def _one_graph(node: str, url: bool) -> None:
+    """A page with one graph of ResNet-18 opened at ``node`` (run by AppTest.from_function: imports inside)."""
+    from resnet_viz.nets.spec import preset
+    from resnet_viz.ui.graph_view import net_graph
+
+    net_graph(preset("resnet18"), None, key="g", node=node, url=url, toolbar=False, details_panel=False)
+
+
+def one_graph(node: str, *, url: bool = True, link: str | None = None) -> AppTest:
+    """That page, with ``?node=<link>`` in its URL if given."""
+    at = AppTest.from_function(_one_graph, default_timeout=120, kwargs={"node": node, "url": url})
+    if link is not None:
+        at.query_params["node"] = link
+    return at.run()
+
+
+def selected(opts: dict[str, Any]) -> list[str]:
+    return [n for n, d in items(opts).items() if d.get("itemStyle", {}).get("borderColor") == "#e8590c"]
+
+
+def test_a_graph_opened_at_a_node_selects_it_and_the_url_node_wins() -> None:
+    at = one_graph("layer2.0.downsample.0")
+    assert not at.exception and not at.warning
+    [opts] = charts(at)
+    # its ancestors open (layer2, layer2.0), the rest at block level; nothing written into the URL
+    assert selected(opts) == ["layer2.0.downsample.0"] and "layer2.0.conv2" in items(opts)
+    assert {"layer1.0-1", "layer2.1", "layer3.0"} <= set(items(opts)) and "layer1.0.conv1" not in items(opts)
+    assert "node" not in at.query_params
+    at.run()  # a rerun keeps it
+    assert selected(charts(at)[0]) == ["layer2.0.downsample.0"]
+    linked = one_graph("layer2.0.downsample.0", link="layer4.1.conv1")
+    assert selected(charts(linked)[0]) == ["layer4.1.conv1"] and "layer2.0.conv2" in items(charts(linked)[0])
+    # url=False: the URL's node= is neither read nor written
+    off = one_graph("layer2.0.downsample.0", url=False, link="layer4.1.conv1")
+    assert selected(charts(off)[0]) == ["layer2.0.downsample.0"] and "layer4.1.conv1" not in items(charts(off)[0])
+    assert off.query_params["node"] == "layer4.1.conv1"
+
+
+def test_a_graph_opened_at_an_unknown_node_is_one_sentence_and_drawn() -> None:
+    at = one_graph("layer9.9", url=False)
+    assert not at.exception
+    assert [w.value for w in at.warning] == [t("graph.bad_node", "en", node="layer9.9")]
+    [opts] = charts(at)
+    assert selected(opts) == [] and {"stem", "layer1.0-1", "layer4.0", "head"} <= set(items(opts))

@@ -31,13 +31,18 @@ class GraphState:
     last_event: float = 0.0
     url_node: str | None = None  # the node= value already applied
     bad_node: str | None = None  # a node= that names nothing in this net
+    url: bool = True  # node= in the page's URL is read and written (off where a page has several graphs)
 
 
-def state(key: str, h: Hierarchy, start: Start) -> GraphState:
-    """This graph's state, made on first use: stages closed on Home, blocks shown on the explorer."""
+def state(key: str, h: Hierarchy, start: Start, node: str | None = None, *, url: bool = True) -> GraphState:
+    """This graph's state, made on first use: stages closed on Home, blocks shown on the explorer; ``node``, if
+    given, opened, selected and centred as a ``node=`` link would (a link in the URL still wins)."""
     name = f"{key}.state"
     if name not in st.session_state:
-        st.session_state[name] = GraphState(open=set(level_open(h, start, fold=True)))
+        made = GraphState(open=set(level_open(h, start, fold=True)), url=url)
+        if node is not None:
+            _pick(made, h, node)
+        st.session_state[name] = made
     gs: GraphState = st.session_state[name]
     return gs
 
@@ -52,18 +57,25 @@ def show(gs: GraphState, h: Hierarchy, node_id: str, *, select: bool = True) -> 
 
 def take_url_node(gs: GraphState, h: Hierarchy) -> None:
     """Apply ``?node=<module path>`` once per value: open its ancestors, select it, bring it into view."""
-    raw = st.query_params.get("node")
+    raw = st.query_params.get("node") if gs.url else None
     if raw is None or raw == gs.url_node:
         return
     gs.url_node = raw
-    if raw in h:
+    _pick(gs, h, raw)
+
+
+def _pick(gs: GraphState, h: Hierarchy, node_id: str) -> None:
+    """Show ``node_id`` (a link's or a page's), or keep it, cut short, for the one-sentence warning."""
+    if node_id in h:
         gs.bad_node = None
-        show(gs, h, raw)
+        show(gs, h, node_id)
     else:
-        gs.bad_node = raw[:120]
+        gs.bad_node = node_id[:120]
 
 
-def set_url_node(node_id: str | None) -> None:
+def set_url_node(gs: GraphState, node_id: str | None) -> None:
+    if not gs.url:
+        return
     if node_id is None:
         st.query_params.pop("node", None)
     elif st.query_params.get("node") != node_id:
@@ -91,7 +103,7 @@ def on_click(key: str, chart_key: str, h: Hierarchy) -> None:
         gs.open -= {group, *(g for g in gs.open if group in h.ancestors(g))} if group in h else set()
         gs.focus, gs.fit = group, False
         gs.selected = group if group in h else gs.selected
-        set_url_node(gs.selected)
+        set_url_node(gs, gs.selected)
         return
     node_id = raw.removesuffix(".add") if raw not in h else raw
     if node_id not in h:
@@ -99,7 +111,7 @@ def on_click(key: str, chart_key: str, h: Hierarchy) -> None:
     if h[node_id].kind in GROUP_KINDS:
         gs.open.add(node_id)
     gs.selected, gs.focus, gs.fit = node_id, node_id, False
-    set_url_node(node_id)
+    set_url_node(gs, node_id)
 
 
 def search(gs: GraphState, h: Hierarchy, query: str, step: int) -> list[str]:
@@ -109,11 +121,11 @@ def search(gs: GraphState, h: Hierarchy, query: str, step: int) -> list[str]:
         gs.query, gs.match = query, 0
         if matches:
             show(gs, h, matches[0])
-            set_url_node(matches[0])
+            set_url_node(gs, matches[0])
     elif matches and step:
         gs.match = (gs.match + step) % len(matches)
         show(gs, h, matches[gs.match])
-        set_url_node(matches[gs.match])
+        set_url_node(gs, matches[gs.match])
     return matches
 
 

@@ -151,14 +151,18 @@ def net_graph(
     default_overlay: str | None = None,
     beside: Sequence[tuple[str, ResNetSpec]] = (),
     toolbar: bool = True,
+    node: str | None = None,
+    url: bool = True,
 ) -> View:
     """Draw ``spec``'s graph (and its plain twin beside it, or every net in ``beside``, ``spec``'s first) and return
     the view drawn for ``spec``. All share one state: what is open, selected and searched.
 
     ``overlays`` adds named overlays beyond the tracer's: (the net's, the twin's) values, sharing one scale.
+    ``node`` opens, selects and centres that node on the first draw, as a ``node=`` link does (the URL's wins);
+    ``url=False`` neither reads nor writes ``node=`` (a page with several graphs, such as the tour).
     """
     h = cached_hierarchy(spec, input_size)
-    gs = state(key, h, start)
+    gs = state(key, h, start, node, url=url)
     take_url_node(gs, h)
     if gs.bad_node is not None:
         st.warning(tr("graph.bad_node", node=gs.bad_node))
