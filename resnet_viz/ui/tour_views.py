@@ -30,8 +30,8 @@ from ..tour.facts import (
 from .cache import cached_trace
 from .compare import table_frame
 from .counts import count_table
-from .net_views import cached_dot
 from .text import lang, net_title, tr
+from .tour_graph import tour_graph
 from .tour_insights import landscape_view, lesion_view
 from .tour_more import dense_view, features_view
 from .tour_training import degradation, gradients
@@ -75,6 +75,13 @@ def _layer_rows(report: TraceReport, block: str) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
+# The node each demo's graph opens at: the basic block's add (y = F(x) + x), the bottleneck's last 1×1
+# convolution; and the same block in a preset for the explorer link (ResNet-50's layer1.0 has a projection, its
+# layer1.1 is the demo's identity block on 256 channels).
+_BLOCK_NODES: Final = {"basic": "layer1.0.add", "bottleneck": "layer1.0.conv3"}
+_BLOCK_LINKS: Final = {"basic": ("resnet18", "layer1.0.add"), "bottleneck": ("resnet50", "layer1.1.conv3")}
+
+
 def block() -> Facts:
     body = st.container()
     sel_size = st.session_state.get("_selection")
@@ -92,7 +99,10 @@ def block() -> Facts:
             st.subheader(tr(f"tour.block.{key}"))
             counts = [tr("tour.col.params"), tr("tour.col.macs")]
             count_table(_layer_rows(report, rec.name), counts, key=f"tour_block_{key}")
-            st.graphviz_chart(cached_dot(spec, (size, size), "layer", False, lang()), width="stretch")
+            node = _BLOCK_NODES[key]
+            what = tr(f"tour.block.graph_{key}", node=node, wide=rec.output_shape[0])
+            arch, arch_node = _BLOCK_LINKS[key]
+            tour_graph(f"block_{key}", spec, (size, size), node, what, arch=arch, arch_node=arch_node)
     body.markdown(tr("tour.block.body", size=shape(f.input_shape)))
     body.markdown(
         tr(
@@ -141,6 +151,9 @@ def shortcuts() -> Facts:
         )
     fig.update_layout(title=tr("tour.shortcuts.chart"), barmode="group", height=320, yaxis_type="log")
     st.plotly_chart(fig, key="tour_shortcut_chart", width="stretch")
+    node = "layer2.0.downsample.0"  # option B's first projection: the first block that halves H and W
+    what = tr("tour.shortcuts.graph", node=node, block="layer2.0")
+    tour_graph("shortcuts", specs[1], None, node, what, arch=arch, shortcut="B", details_panel=True)
     b, c = rows[1], rows[2]
     body.markdown(tr("tour.shortcuts.body", net=net_title(specs[1]), size=size_text(reports[0])))
     body.markdown(
@@ -187,6 +200,11 @@ def family() -> Facts:
     count_table(frame, counts, key="tour_family_table")
     points = [NetPoint(r.name, r.depth, r.params, r.macs) for r in rows]
     st.plotly_chart(params_macs_figure(points, lang=lang()), key="tour_family_chart", width="stretch")
+    v15, v1 = preset("resnet50"), preset("resnet50", variant="v1")
+    node = "layer2.0.conv2"  # v1.5's stride 2: the 3×3 of each stage's first block; v1 strides its first 1×1
+    what = tr("tour.family.graph", node=node, v1_node="layer2.0.conv1")
+    beside = ((tr("tour.family.graph_v15"), v15), (tr("tour.family.graph_v1"), v1))
+    tour_graph("family", v15, None, node, what, arch="resnet50", beside=beside, details_panel=True)
     v1, v15 = v1_vs_v15(rows)
     r50 = next(r for r in rows if r.name == "resnet50")
     body.markdown(tr("tour.family.body", size=size_text(cached_trace(preset("resnet50"), None))))
