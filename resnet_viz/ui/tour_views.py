@@ -200,11 +200,11 @@ def family() -> Facts:
     count_table(frame, counts, key="tour_family_table")
     points = [NetPoint(r.name, r.depth, r.params, r.macs) for r in rows]
     st.plotly_chart(params_macs_figure(points, lang=lang()), key="tour_family_chart", width="stretch")
-    v15, v1 = preset("resnet50"), preset("resnet50", variant="v1")
+    torchvision, paper = preset("resnet50"), preset("resnet50", variant="v1")
     node = "layer2.0.conv2"  # v1.5's stride 2: the 3×3 of each stage's first block; v1 strides its first 1×1
     what = tr("tour.family.graph", node=node, v1_node="layer2.0.conv1")
-    beside = ((tr("tour.family.graph_v15"), v15), (tr("tour.family.graph_v1"), v1))
-    tour_graph("family", v15, None, node, what, arch="resnet50", beside=beside, details_panel=True)
+    beside = ((tr("tour.family.graph_v15"), torchvision), (tr("tour.family.graph_v1"), paper))
+    tour_graph("family", torchvision, None, node, what, arch="resnet50", beside=beside, details_panel=True)
     v1, v15 = v1_vs_v15(rows)
     r50 = next(r for r in rows if r.name == "resnet50")
     body.markdown(tr("tour.family.body", size=size_text(cached_trace(preset("resnet50"), None))))
