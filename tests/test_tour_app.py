@@ -30,6 +30,34 @@ def plotly(at: AppTest) -> list[dict[str, Any]]:
     return [json.loads(p.proto.spec) for p in at.get("plotly_chart")]
 
 
+def graphs(at: AppTest) -> list[dict[str, dict[str, Any]]]:
+    """Every interactive graph of the chapter, in page order: its drawn items by name (the ECharts options the
+    browser gets, read from the component's element as in test_graph_app.py)."""
+    found = [e for e in at.main if getattr(e, "type", "") == "bidi_component"]
+    options = [json.loads(e.proto.json)["options"] for e in found if "echarts" in e.proto.component_name]
+    return [{d["name"]: d for d in o["series"][0]["data"]} for o in options]
+
+
+def selected(items: dict[str, dict[str, Any]]) -> list[str]:
+    """The items outlined in the graph's SELECTED colour."""
+    return [n for n, d in items.items() if d.get("itemStyle", {}).get("borderColor") == "#e8590c"]
+
+
+def check_graph(at: AppTest, lang: str, what: str, link: str) -> None:
+    """The chapter's caption says what is selected (``what``, translated) and its link opens the explorer there."""
+    assert t("tour.graph_caption", lang, what=what) in [c.value for c in at.caption]  # type: ignore[arg-type]
+    suffix = "" if lang == "en" else f"&lang={lang}"
+    assert any(m.value.endswith(f"]({link}{suffix})") for m in at.markdown), link
+
+
+def details_row(at: AppTest, node: str, type_: str, lang: str) -> dict[str, str]:
+    """The details panel of the selected ``node``: its heading is there; its one row, column -> text."""
+    heading = f"**{t('graph.details', lang)}** · `{node}` · {type_}"  # type: ignore[arg-type]
+    assert heading in [m.value for m in at.markdown]
+    frame = next(d.value for d in at.dataframe if len(d.value) == 1)
+    return {str(k): str(v) for k, v in frame.iloc[0].items()}
+
+
 def bottleneck_macs(at: AppTest, lang: str = "en") -> int:
     """The sum of the MACs column of the bottleneck's layer table (the second table of the chapter)."""
     return int(at.dataframe[1].value[t("tour.col.macs", lang)].sum())  # type: ignore[arg-type]
@@ -51,12 +79,31 @@ def check_view(at: AppTest, key: str, lang: str) -> None:
         assert [len(tr["y"]) for tr in lines] == [len(c.loss) for c in ordered]
         assert "SGD steps of 32 images" in body or "每步 32 张图像" in body
     elif key == "block":
-        assert len(at.dataframe) == 2 and len(at.get("graphviz_chart")) == 2
+        assert len(at.dataframe) == 2 and not at.get("graphviz_chart")
+        # the interactive graph of each demo, opened at its block: the basic block's add selected, the
+        # bottleneck's last 1×1 convolution; each block's layers drawn (its stage and block opened)
+        basic, bottleneck = graphs(at)
+        assert selected(basic) == ["layer1.0.add"] and selected(bottleneck) == ["layer1.0.conv3"]
+        assert {"layer1.0.conv1", "layer1.0.conv2", "layer1.0.add", "layer1.0.relu2"} <= set(basic)
+        assert {"layer1.0.conv1", "layer1.0.conv2", "layer1.0.conv3", "layer1.0.add"} <= set(bottleneck)
+        assert "layer1.0.conv3" not in basic and "layer1.0.downsample.0" not in bottleneck  # identity shortcuts
+        what = t("tour.block.graph_basic", lang, node="layer1.0.add")  # type: ignore[arg-type]
+        check_graph(at, lang, what, "architecture?arch=resnet18&node=layer1.0.add")
+        what = t("tour.block.graph_bottleneck", lang, node="layer1.0.conv3", wide=256)  # type: ignore[arg-type]
+        check_graph(at, lang, what, "architecture?arch=resnet50&node=layer1.1.conv3")
         assert bottleneck_macs(at, lang) == 218_365_952  # 56·56·(256·64 + 64·64·9 + 64·256)
         assert "16.9" in body and "218 M" in body
     elif key == "shortcuts":
         assert "174 K" in body and "1.09 M" in body  # B - A and C - A parameters of ResNet-34
-        assert len(plotly(at)) == 1 and len(at.dataframe) == 1
+        assert len(plotly(at)) == 1
+        # ResNet-34 (option B) opened at layer2.0's projection: torchvision's layer2[0].downsample[0], 64 -> 128
+        # channels, 1×1, stride 2
+        [graph] = graphs(at)
+        assert selected(graph) == ["layer2.0.downsample.0"] and "layer2.0.conv2" in graph
+        row = details_row(at, "layer2.0.downsample.0", "Conv2d", lang)
+        assert row[t("explorer.col_params", lang)] == "8,192" and row[t("explorer.col_output", lang)] == "128×28×28"  # type: ignore[arg-type]
+        what = t("tour.shortcuts.graph", lang, node="layer2.0.downsample.0", block="layer2.0")  # type: ignore[arg-type]
+        check_graph(at, lang, what, "architecture?arch=resnet34&node=layer2.0.downsample.0&shortcut=B")
     elif key == "gradients":
         lines = plotly(at)[0]["data"]
         assert [len(tr["y"]) for tr in lines] == [56, 56]  # every weighted layer of plain-56 and ResNet-56
@@ -74,6 +121,13 @@ def check_view(at: AppTest, key: str, lang: str) -> None:
         assert len(plotly(at)) == 2 and all(q in body for q in quoted), (quoted, body)
     elif key == "family":
         assert len(at.dataframe[0].value) == 5 and "4.09" in body and "3.86" in body
+        # ResNet-50 v1.5 beside v1, both at layer2.0.conv2: v1.5's 3×3 reads 56×56 and strides to 28×28
+        v15, v1 = graphs(at)
+        assert selected(v15) == selected(v1) == ["layer2.0.conv2"] and "layer2.0.conv1" in v1
+        row = details_row(at, "layer2.0.conv2", "Conv2d", lang)
+        assert row[t("explorer.col_output", lang)] == "128×28×28" and row[t("graph.col_stride", lang)] == "2×2"  # type: ignore[arg-type]
+        what = t("tour.family.graph", lang, node="layer2.0.conv2", v1_node="layer2.0.conv1")  # type: ignore[arg-type]
+        check_graph(at, lang, what, "architecture?arch=resnet50&node=layer2.0.conv2")
     elif key == "features":
         assert len(at.get("image")) == 8  # photo, Grad-CAM, five stage overlays, one montage
     elif key == "dense":
@@ -133,3 +187,14 @@ def test_controls_change_the_numbers() -> None:
     at.selectbox(key="tour_chapter").set_value("gradients").run()
     at.toggle(key="tour_grad_bn").set_value(False).run()
     assert not at.exception and len(plotly(at)[0]["data"]) == 2
+
+
+def test_the_tour_graphs_keep_off_the_url_node() -> None:
+    # a node= in the tour's URL (one the bottleneck has, the basic block not) neither reselects a chapter's graph
+    # nor warns; the tour's own parameters stay as they were
+    at = tour(chapter="block", node="layer1.0.conv3")
+    assert not at.warning
+    assert [selected(g) for g in graphs(at)] == [["layer1.0.add"], ["layer1.0.conv3"]]
+    at.number_input(key="tour_block_size").set_value(448).run()  # a rerun keeps the selection
+    assert [selected(g) for g in graphs(at)] == [["layer1.0.add"], ["layer1.0.conv3"]]
+    assert at.query_params["chapter"] == "block" and at.query_params["node"] == "layer1.0.conv3"
