@@ -1,4 +1,5 @@
-"""The guided tour in Chromium, in Chinese: two chapters opened by URL, screenshotted, with their text rendered."""
+"""The guided tour in Chromium, in Chinese: two chapters opened by URL, screenshotted, with their text rendered
+and the block chapter's interactive graphs drawn."""
 
 from __future__ import annotations
 
@@ -41,6 +42,13 @@ def test_two_chapters_in_chinese(page: Any, app_url: str, artifacts: Path) -> No
     assert page.locator('[data-testid="stException"]').count() == 0
     assert page.locator('[data-testid="stSidebar"]').is_visible()
     _dismiss_page_not_found(page)
+    # the interactive graph of each demo block, drawn, and a link to the same block in the explorer
+    page.wait_for_function("() => document.querySelectorAll('.echarts-container canvas').length >= 2")
+    graphs = page.locator(".echarts-container")
+    assert graphs.count() == 2 and all(graphs.nth(i).bounding_box()["height"] > 600 for i in range(2))
+    assert "layer1.0.add" in main and "layer1.0.conv3" in main  # the captions name the selected nodes
+    link = page.locator('[data-testid="stMain"] a[href*="node=layer1.0.add"]')
+    assert link.get_attribute("href") == "architecture?arch=resnet18&node=layer1.0.add&lang=zh"
     page.screenshot(path=str(artifacts / "tour-zh-block.png"), full_page=True)
 
     page.goto(f"{app_url}/guided-tour?chapter=dense&lang=zh&presenter=1")
