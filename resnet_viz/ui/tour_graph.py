@@ -51,6 +51,9 @@ def tour_graph(
     The tour's URL keeps its own parameters (``chapter``, ``presenter``): its graphs neither read nor write ``node=``,
     so one chapter's click never reselects another chapter's graph.
     """
+    caption = tr("tour.graph_caption", what=what)
+    if details_panel:  # above the graph, which the details panel follows
+        st.caption(caption)
     net_graph(
         spec,
         input_size,
@@ -62,7 +65,8 @@ def tour_graph(
         details_panel=details_panel,
         beside=beside,
     )
-    st.caption(tr("tour.graph_caption", what=what))
+    if not details_panel:  # below: graphs side by side start level
+        st.caption(caption)
     target = arch_node or node
     size = input_size[0] if input_size is not None else None
     label = tr("tour.open_explorer", node=target, net=net_title(preset(arch)))

@@ -94,11 +94,13 @@ def block() -> Facts:
         ("basic", BASIC_DEMO, f.basic_report, f.basic),
         ("bottleneck", BOTTLENECK_DEMO, f.bottleneck_report, f.bottleneck),
     )
-    for col, (key, spec, report, rec) in zip(cols, demos):
+    for col, (key, _, report, rec) in zip(cols, demos):
         with col:
             st.subheader(tr(f"tour.block.{key}"))
             counts = [tr("tour.col.params"), tr("tour.col.macs")]
             count_table(_layer_rows(report, rec.name), counts, key=f"tour_block_{key}")
+    for col, (key, spec, _, rec) in zip(st.columns(2), demos):  # a row of their own: the graphs start level
+        with col:
             node = _BLOCK_NODES[key]
             what = tr(f"tour.block.graph_{key}", node=node, wide=rec.output_shape[0])
             arch, arch_node = _BLOCK_LINKS[key]
