@@ -118,6 +118,11 @@ def check_view(at: AppTest, key: str, lang: str) -> None:
         else:
             g = lesion_facts(found[1])  # type: ignore[arg-type]
             quoted = [f"{g.residual.summary.baseline_error:.1%}", f"{g.plain.summary.mean_single:.1%}"]
+            # the shipped ResNet-56 opened at the block whose deletion hurt most, selected in its folded run
+            worst = g.residual.summary.worst_block
+            assert worst is not None and [selected(graph) for graph in graphs(at)] == [[worst]]
+            what = t("tour.ensembles.graph", lang, node=worst, error=f"{g.residual.summary.worst_single:.1%}")  # type: ignore[arg-type]
+            check_graph(at, lang, what, f"architecture?arch=resnet56&node={worst}")
         assert len(plotly(at)) == 2 and all(q in body for q in quoted), (quoted, body)
     elif key == "family":
         assert len(at.dataframe[0].value) == 5 and "4.09" in body and "3.86" in body

@@ -39,17 +39,18 @@ def tour_graph(
     node: str,
     what: str,
     *,
-    arch: str,
+    arch: str | None,
     arch_node: str | None = None,
     shortcut: str | None = None,
     beside: Sequence[tuple[str, ResNetSpec]] = (),
     details_panel: bool = False,
 ) -> None:
     """``spec``'s graph under the widget key ``tour_graph_<key>``, opened at ``node`` on its first draw; ``what``
-    (translated) says what that node is. The link opens ``arch_node`` (default ``node``) of the preset ``arch``.
+    (translated) says what that node is. The link opens ``arch_node`` (default ``node``) of the preset ``arch``
+    in the explorer; None: no link.
 
-    The tour's URL keeps its own parameters (``chapter``, ``presenter``): its graphs neither read nor write ``node=``,
-    so one chapter's click never reselects another chapter's graph.
+    The tour's URL keeps its own parameters (``chapter``, ``presenter``): its graphs neither read nor write
+    ``node=``, so one chapter's click never reselects another chapter's graph.
     """
     caption = tr("tour.graph_caption", what=what)
     if details_panel:  # above the graph, which the details panel follows
@@ -67,6 +68,8 @@ def tour_graph(
     )
     if not details_panel:  # below: graphs side by side start level
         st.caption(caption)
+    if arch is None:
+        return
     target = arch_node or node
     size = input_size[0] if input_size is not None else None
     label = tr("tour.open_explorer", node=target, net=net_title(preset(arch)))

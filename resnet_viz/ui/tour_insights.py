@@ -13,10 +13,12 @@ from ..lab.insights import Landscape, Lesions
 from ..lab.insights.kinds import DEFAULTS, Kind
 from ..lab.insights.record import Record
 from ..lab.store import RunRecord
+from ..nets.spec import PRESETS, preset
 from ..plots import insights as plots
 from ..tour.facts import LESION_K, landscape_facts, lesion_facts, reference_insight
 from . import lab
 from .text import lang, tr
+from .tour_graph import tour_graph
 
 __all__ = ["landscape_view", "lesion_view"]
 
@@ -94,6 +96,11 @@ def lesion_view() -> Facts:
     L = lang()
     st.plotly_chart(plots.lesion_figure(record, L), key="tour_lesion_chart", width="stretch")
     st.plotly_chart(plots.lesion_k_figure(record, L), key="tour_lesion_k_chart", width="stretch")
+    if r.summary.worst_block is not None:  # the residual net opened at the block whose deletion hurt most
+        spec = run.config.spec
+        arch = spec.name if spec.name in PRESETS and preset(spec.name) == spec else None
+        what = tr("tour.ensembles.graph", node=r.summary.worst_block, error=facts["res_worst"])
+        tour_graph("ensembles", spec, None, r.summary.worst_block, what, arch=arch)
     st.markdown(tr("tour.ensembles.facts", **facts))
     st.markdown(tr(f"tour.ensembles.{'verdict_paper' if f.shows_paper else 'verdict_other'}", **facts))
     _link(run)
