@@ -35,13 +35,14 @@ _BINDING = re.compile(r"\{\s*echarts:\s*([\w$]+),\s*chart:")
 NODE = "layer3.5.conv2"
 
 # The ids of the drawn nodes (boxes and adds: not frames, bends, entry points or edge labels) of chart i, or null
-# while it has none.
+# while it has none: the whole graph the chart holds (the items near the view, and the rest as data in `rv.all`).
 DRAWN = """i => {
   const el = document.querySelectorAll('.echarts-container')[i];
   const c = el && window.__echarts && window.__echarts.getInstanceByDom(el);
-  const s = c && c.getOption().series;
+  const o = c && c.getOption(), s = o && o.series;
   if (!s || !s.length || !s[0].data) return null;
-  return s[0].data.filter(d => Array.isArray(d.symbolSize) && !d.name.startsWith('frame:')).map(d => d.name);
+  const data = o.rv && typeof o.rv.all === 'string' ? JSON.parse(o.rv.all).data : s[0].data;
+  return data.filter(d => Array.isArray(d.symbolSize) && !d.name.startsWith('frame:')).map(d => d.name);
 }"""
 # Where item ``name`` of chart i is, in the page's viewport (the chart scrolled into view first), and the chart's size.
 WHERE = """([i, name]) => {
@@ -228,3 +229,44 @@ def test_the_twin_opens_with_the_net(gpage: Any, app_url: str, artifacts: Path) 
     assert layers <= set(after_net) and plain_layers <= set(after_plain)
     assert not set(after_plain) & {"layer2.0.add", "layer2.0.downsample.0"}  # the plain twin: no shortcut
     page.screenshot(path=str(artifacts / "graph_twin_linked.png"))
+
+
+# What chart 0 holds: its items, the whole graph's, whether labels show, and whether the node nearest the chart's
+# centre is among the items held (the view always has what is under it).
+HELD = """() => {
+  const el = document.querySelector('.echarts-container');
+  const c = window.__echarts.getInstanceByDom(el), o = c.getOption(), s = o.series[0];
+  const all = o.rv && typeof o.rv.all === 'string' ? JSON.parse(o.rv.all).data : s.data;
+  const [x, y] = c.convertFromPixel({seriesIndex: 0}, [c.getWidth() / 2, c.getHeight() / 2]);
+  const boxes = all.filter(d => Array.isArray(d.symbolSize) && !d.name.startsWith('frame:'));
+  const near = boxes.reduce((a, d) => Math.hypot(d.x - x, d.y - y) < Math.hypot(a.x - x, a.y - y) ? d : a);
+  return {held: s.data.length, all: all.length, labels: s.label.show, near: near.name,
+          nearHeld: s.data.some(d => d.name === near.name)};
+}"""
+
+
+def test_resnet1202_all_open_holds_only_what_is_near_the_view(gpage: Any, app_url: str, artifacts: Path) -> None:
+    page = gpage
+    load(page, f"{app_url}/architecture?arch=resnet1202")
+    page.locator(".st-key-explorer_graph-open_all button").click()
+    wait_drawn(page, 600 * 7 + 3 + 2 + 2 + 2)  # every layer (as test_explorer_app counts them)
+    first = page.evaluate(HELD)
+    assert first["labels"] and first["nearHeld"] and first["held"] < first["all"] / 50
+    page.locator(".echarts-container").scroll_into_view_if_needed()
+    box = page.locator(".echarts-container").bounding_box()
+    x = box["x"] + box["width"] / 2
+    for _ in range(8):  # drag the graph up, 600 px at a time: further down the net comes into view
+        page.mouse.move(x, box["y"] + 650)
+        page.mouse.down()
+        page.mouse.move(x, box["y"] + 50, steps=10)
+        page.mouse.up()
+    page.wait_for_function(f"() => {{ const h = ({HELD})(); return h.nearHeld && h.near !== {first['near']!r}; }}")
+    later = page.evaluate(HELD)
+    assert later["near"].startswith("layer1.") and later["held"] < later["all"] / 50
+    page.locator(".st-key-explorer_graph-chart-net").screenshot(path=str(artifacts / "graph_resnet1202_panned.png"))
+    for _ in range(10):  # zoom out: more of the net is held, and its labels go (too small to read)
+        page.mouse.move(x, box["y"] + 360)
+        page.mouse.wheel(0, 400)
+        page.wait_for_timeout(100)
+    page.wait_for_function(f"() => {{ const h = ({HELD})(); return !h.labels && h.held > {later['held']}; }}")
+    assert page.evaluate(HELD)["nearHeld"]

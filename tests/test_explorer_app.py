@@ -10,6 +10,7 @@ from typing import Any
 import torchvision.models as tv
 from streamlit.testing.v1 import AppTest
 
+from resnet_viz.graph.echarts import all_items
 from resnet_viz.units import human
 from tests.conftest import ROOT, shown
 
@@ -30,23 +31,23 @@ def charts(at: AppTest) -> list[dict[str, Any]]:
 
 def nodes(options: dict[str, Any]) -> list[dict[str, Any]]:
     """The drawn nodes (boxes and adds), not frames, entry points, bends or edge labels."""
-    data = options["series"][0]["data"]
+    data = all_items(options)[0]
     return [d for d in data if isinstance(d.get("symbolSize"), list) and not d["name"].startswith("frame:")]
 
 
 def labels(options: dict[str, Any]) -> str:
     """Every label and hover text of one graph, one per line."""
     out = []
-    for d in options["series"][0]["data"]:
+    for d in all_items(options)[0]:
         out.append(d.get("label", {}).get("formatter", ""))
         out.append(d.get("tooltip", {}).get("formatter", ""))
-    out += [link.get("tooltip", {}).get("formatter", "") for link in options["series"][0]["links"]]
+    out += [link.get("tooltip", {}).get("formatter", "") for link in all_items(options)[1]]
     return "\n".join(out)
 
 
 def edge_tips(options: dict[str, Any]) -> list[str]:
     """One hover text per edge (each edge has one shape label)."""
-    data = options["series"][0]["data"]
+    data = all_items(options)[0]
     return [d["tooltip"]["formatter"] for d in data if d["name"].endswith(".label")]
 
 

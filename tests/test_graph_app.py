@@ -13,6 +13,7 @@ import torch
 import torchvision.models as tv
 from streamlit.testing.v1 import AppTest
 
+from resnet_viz.graph.echarts import all_items
 from resnet_viz.i18n import Lang, t
 from resnet_viz.nets.spec import preset
 from resnet_viz.nets.trace import trace
@@ -29,7 +30,7 @@ def charts(at: AppTest) -> list[dict[str, Any]]:
 
 
 def items(opts: dict[str, Any]) -> dict[str, dict[str, Any]]:
-    return {d["name"]: d for d in opts["series"][0]["data"]}
+    return {d["name"]: d for d in all_items(opts)[0]}
 
 
 def drawn_layers(opts: dict[str, Any], names: set[str]) -> set[str]:
@@ -113,7 +114,7 @@ def test_open_all_and_fold_all_and_the_twin_opens_with_the_net() -> None:
     assert drawn_layers(opts, layers) == layers
     at.button(key=f"{KEY}.fold_all").click().run()
     [opts] = charts(at)
-    drawn = [d["name"] for d in opts["series"][0]["data"] if "tooltip" in d and not d["name"].startswith("e")]
+    drawn = [d["name"] for d in all_items(opts)[0] if "tooltip" in d and not d["name"].startswith("e")]
     assert drawn == ["input", "stem", "layer1", "layer2", "layer3", "layer4", "head", "output"]
     # the twin beside it shares what is open
     at.toggle(key="explorer_twin").set_value(True).run()
@@ -138,7 +139,7 @@ def test_a_search_for_what_only_the_net_has_leaves_the_twin_drawn() -> None:
         net, plain = charts(at)
         assert items(net)[first]["itemStyle"]["borderColor"] == "#e8590c"  # selected in the net
         assert first not in items(plain)  # the plain twin has no shortcut and no add
-        borders = {d.get("itemStyle", {}).get("borderColor") for d in plain["series"][0]["data"]}
+        borders = {d.get("itemStyle", {}).get("borderColor") for d in all_items(plain)[0]}
         assert not borders & {"#e8590c", "#f59f00"}  # nothing outlined there
 
 

@@ -15,7 +15,7 @@ import torchvision.models as tv
 from torch import nn
 
 from resnet_viz.graph.dot import view_dot
-from resnet_viz.graph.echarts import options
+from resnet_viz.graph.echarts import Focus, all_items, options
 from resnet_viz.graph.layout import layout
 from resnet_viz.graph.model import GROUP_KINDS, Hierarchy, hierarchy
 from resnet_viz.graph.overlay import Overlay, shared_range, trace_overlay
@@ -190,6 +190,38 @@ def test_resnet1202_all_open_lays_out_every_layer_once() -> None:
     assert all(0 <= n.y <= lay.height for n in lay.nodes)
 
 
+def test_the_browser_holds_only_the_items_near_the_view_and_the_rest_as_data() -> None:
+    h = hierarchy(trace("resnet1202"))
+    lay = layout(view(h, all_open(h)))
+    whole = options(lay, h, focus=Focus(None, fit=True))  # everything on screen: all of it, labels too small
+    assert "all" not in whole["rv"] and whole["series"][0]["label"]["show"] is False
+    data, links = whole["series"][0]["data"], whole["series"][0]["links"]
+    boxes = [d for d in data if isinstance(d.get("symbolSize"), list) and not d["name"].startswith("frame:")]
+    assert len(boxes) == 600 * 7 + 3 + 2 + 2 + 2  # blocks' layers, stem, pads, head, input and output
+    near = options(lay, h, focus=Focus(None))  # readable, at the top: the first blocks and the rest as data
+    shown, shown_links = near["series"][0]["data"], near["series"][0]["links"]
+    assert near["series"][0]["label"]["show"] is True and all_items(near) == (data, links)
+    assert shown[:2] == data[:2] and [d["name"] for d in data[:2]] == ["corner0", "corner1"]  # they fix the scale
+    x0, y0, x1, y1 = near["rv"]["win"]
+    inside = {d["name"] for d in data if x0 <= d["x"] <= x1 and y0 <= d["y"] <= y1}
+    names = {d["name"] for d in shown}
+    assert inside <= names and {"conv1", "frame:stem", "layer1.0.conv1", "layer1.0.add"} <= names
+    assert "layer3.199.conv2" not in names and "fc" not in names
+    # every link that crosses the window is held with both its ends, and nothing else is
+    at = {d["name"]: (d["x"], d["y"]) for d in data}
+
+    def crosses(link: dict[str, str]) -> bool:
+        (ax, ay), (bx, by) = at[link["source"]], at[link["target"]]
+        return max(ax, bx) >= x0 and min(ax, bx) <= x1 and max(ay, by) >= y0 and min(ay, by) <= y1
+
+    assert shown_links == [ln for ln in links if crosses(ln)]
+    assert names == inside | {"corner0", "corner1"} | {n for ln in shown_links for n in (ln["source"], ln["target"])}
+    assert len(shown) < len(data) / 50  # a few blocks of 600
+    # the series' id names the options, so the browser can tell them from its own cuts
+    assert near["series"][0]["id"] != whole["series"][0]["id"]
+    assert near["series"][0]["id"] == options(lay, h, focus=Focus(None))["series"][0]["id"]
+
+
 def test_view_dot_renders_one_node_per_drawn_node(r50: tuple[TraceReport, Hierarchy]) -> None:
     dot_bin = require_tool("dot", "graphviz renders the exports")
     _, h = r50
@@ -225,7 +257,7 @@ def test_overlays_keep_the_numbers_they_are_given(
     opened = frozenset(h.ancestors("layer3.5.conv2")) | frozenset(h.ancestors("layer1.0.conv1")) | {"head"}
     lay = layout(view(h, opened))
     opts = options(lay, h, overlay=ours.with_range(lo, hi), scale=(lo, hi))
-    items = {d["name"]: d for d in opts["series"][0]["data"]}
+    items = {d["name"]: d for d in all_items(opts)[0]}
     for k, v in grads.items():
         assert items[k]["value"] == v  # the same float
     assert opts["visualMap"]["min"] == 2e-9 and opts["visualMap"]["max"] == 9.5
@@ -240,7 +272,7 @@ def test_chart_options_carry_shapes_and_records(r50: tuple[TraceReport, Hierarch
     opened = level_open(h, "block", fold=True) | {"layer3.1-5", "layer3.5"}
     lay = layout(view(h, opened))
     opts = options(lay, h, selected="layer3.5.conv2")
-    data = {d["name"]: d for d in opts["series"][0]["data"]}
+    data = {d["name"]: d for d in all_items(opts)[0]}
     # every drawn node is one item named by its id, and a closed group's tooltip says it opens
     assert set(view(h, opened).node_ids()) <= set(data)
     tip = data["layer3.5.conv2"]["tooltip"]["formatter"]
@@ -254,7 +286,7 @@ def test_chart_options_carry_shapes_and_records(r50: tuple[TraceReport, Hierarch
         assert d["label"]["formatter"] == text and text in d["tooltip"]["formatter"]
     assert len(labels) == sum(1 for e in lay.edges if e.label_at is not None and e.edge.shape)
     # every link joins two items of the series
-    assert all(ln["source"] in data and ln["target"] in data for ln in opts["series"][0]["links"])
+    assert all(ln["source"] in data and ln["target"] in data for ln in all_items(opts)[1])
     # frames: one per open group but the runs
     frames = {n.removeprefix("frame:") for n in data if n.startswith("frame:") and "#" not in n}  # not corners
     assert frames == {g for g in opened if h[g].kind in GROUP_KINDS - {"run"}}

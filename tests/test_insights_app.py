@@ -14,6 +14,7 @@ from safetensors.torch import save
 from streamlit.testing.v1 import AppTest
 
 from resnet_viz import build, cifar_spec
+from resnet_viz.graph.echarts import all_items
 from resnet_viz.i18n import t
 from resnet_viz.lab.config import RunConfig
 from resnet_viz.lab.defaults import DEFAULT
@@ -75,7 +76,7 @@ def test_a_finished_run_opens_by_its_link_with_five_sections_and_stored_results_
     assert len([b for b in at.button if b.key and b.key.startswith("ins_") and b.key.endswith("_compute")]) == 4
     # the stored stds on the net (residual, then the plain twin): exactly the record's, in forward order
     graphs = [json.loads(e.proto.json)["options"] for e in at.get("bidi_component")]
-    on_net = [[d["value"] for d in g["series"][0]["data"] if d.get("value") is not None] for g in graphs]
+    on_net = [[d["value"] for d in all_items(g)[0] if d.get("value") is not None] for g in graphs]
     forward = [list(d["y"]) for d in responses["data"] if d.get("xaxis", "x") == "x"]  # the forward-order panel
     assert len(on_net) == 2 and on_net[0] != on_net[1] and all(v in forward for v in on_net)
     assert on_net[0] == list(responses["data"][0]["y"])  # the residual net's, exactly

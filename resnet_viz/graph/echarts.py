@@ -5,8 +5,10 @@ and zoom happen in the browser without a rerun.
 
 from __future__ import annotations
 
+import hashlib
 import html
 import itertools
+import json
 import math
 from collections.abc import Collection, Mapping
 from dataclasses import dataclass
@@ -19,11 +21,19 @@ from .model import Hierarchy, Node
 from .overlay import Overlay
 from .units import human, human_bytes, shape_text
 
-__all__ = ["HEIGHT_PX", "Focus", "options"]
+__all__ = ["HEIGHT_PX", "SERIES_ID", "Focus", "all_items", "clip", "options"]
 
 HEIGHT_PX: Final = 720  # the chart's height in the page
 READABLE: Final = 1.0  # pixels per graphviz point: labels (11 px) fit their boxes (laid out for 11 pt)
 MAX_WIDTH_PX: Final = 1400
+# What the browser holds: only the items near the view (the view and GROW views on each side), and labels only
+# where they can be read (LABELS_FROM pixels per point or more). When that is not everything, the whole graph
+# travels as one JSON string (``rv.all``) that graph_window.js cuts again as the view moves: ECharts draws every
+# item it holds on every frame, so ResNet-1202 all open (30,000 items) would pan at 4 frames a second.
+GROW: Final = 1.0
+LABELS_FROM: Final = 0.5
+SERIES_ID: Final = "net"
+_NO_LABEL: Final = {"show": False}  # a bend, corner or entry point: never a label, even where the series shows them
 _EDGE_COLOR: Final = {"main": "#495057", "identity": "#2b8a3e", "projection": "#1864ab", "pad": "#c2255c"}
 _EDGE_TYPE: Final = {"main": "solid", "identity": "dashed", "projection": "solid", "pad": "dotted"}
 _EDGE_WIDTH: Final = {"main": 1.2, "identity": 1.6, "projection": 2.2, "pad": 2.0}
@@ -88,11 +98,17 @@ def _node_item(
     n: LNode, s: float, h: Hierarchy, lang: Lang, overlay: Overlay | None, marks: Mapping[str, str]
 ) -> dict[str, Any]:
     v = n.node
-    item: dict[str, Any] = {"name": n.id, "x": n.x, "y": n.y}
+    item: dict[str, Any] = {"name": n.id, "x": _r(n.x), "y": _r(n.y)}
     if v is None:  # a segment's entry point: a joint, not a node
         # sized in layout points like the boxes, so it stays a small joint at every zoom
         joint = 3.0 * s
-        return item | {"symbol": "circle", "symbolSize": joint, "itemStyle": {"color": "#495057"}, "silent": True}
+        return item | {
+            "symbol": "circle",
+            "symbolSize": joint,
+            "itemStyle": {"color": "#495057"},
+            "silent": True,
+            "label": _NO_LABEL,
+        }
     fill = v.fill
     if overlay is not None:
         fill = overlay.color(n.id) or "#f1f3f5"
@@ -104,8 +120,7 @@ def _node_item(
         "symbol": "circle" if v.kind == "add" else "roundRect",
         "symbolSize": [n.w * s, n.h * s],
         "itemStyle": {"color": fill, "borderColor": border, "borderWidth": width},
-        "label": {
-            "show": True,
+        "label": {  # shown where the series shows labels (zoomed in enough to read them)
             "formatter": "\n".join(v.lines),
             "fontSize": 11 if v.kind != "add" else 12,
             "color": _ink(fill),
@@ -128,21 +143,19 @@ def _frame_items(c: Cluster, lang: Lang, s: float) -> tuple[list[dict[str, Any]]
     name = f"frame:{c.id}"
     corners = [(c.x0, c.y0), (c.x1, c.y0), (c.x1, c.y1), (c.x0, c.y1)]
     nodes: list[dict[str, Any]] = [
-        {"name": f"{name}#{i}", "x": x, "y": y, "symbolSize": 0, "silent": True, "label": {"show": False}}
-        for i, (x, y) in enumerate(corners)
+        {"name": f"{name}#{i}", "x": _r(x), "y": _r(y), "label": _NO_LABEL} for i, (x, y) in enumerate(corners)
     ]
     nodes.append(
         {
             "name": name,
-            "x": c.x0 + 3,
-            "y": c.y0 + 9,
+            "x": _r(c.x0 + 3),
+            "y": _r(c.y0 + 9),
             "symbol": "rect",
             # invisible, in layout points like the boxes; its area ranks the label above the edges' shape labels
             "symbolSize": [30 * s, 12 * s],
             "symbolOffset": [15 * s, 0],
             "itemStyle": {"color": "rgba(0,0,0,0)"},
             "label": {
-                "show": True,
                 "position": "insideLeft",
                 "formatter": c.id if c.id not in ("stem", "head") else t(f"graph.{c.id}", lang),
                 "fontSize": 12,
@@ -171,29 +184,40 @@ def _ink(fill: str) -> str:
 def _edge_items(e: LEdge, k: int, lang: Lang, s: float) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
     """An edge as links through invisible bend points; its shape label on the middle piece, the arrow at the end."""
     style = e.edge.style
-    line = {"color": _EDGE_COLOR[style], "type": _EDGE_TYPE[style], "width": _EDGE_WIDTH[style], "curveness": 0}
+    line = _line(style)
     tip = {"formatter": edge_tip(e, lang)}
     names = [e.src, *(f"e{k}.{i}" for i in range(len(e.points) - 2)), e.dst]
-    bends = [
-        {"name": n, "x": x, "y": y, "symbol": "circle", "symbolSize": 0, "silent": True, "label": {"show": False}}
-        for n, (x, y) in zip(names[1:-1], e.points[1:-1])
-    ]
+    bends: list[dict[str, Any]] = [
+        {"name": n, "x": _r(x), "y": _r(y), "label": _NO_LABEL} for n, (x, y) in zip(names[1:-1], e.points[1:-1])
+    ]  # no symbol: the series' default
     if e.label_at is not None and e.edge.shape:  # the shape, where graphviz put it
         x, y = e.label_at
         bends.append(
             {
                 "name": f"e{k}.label",
-                "x": x,
-                "y": y,
+                "x": _r(x),
+                "y": _r(y),
                 "symbol": "rect",
                 "symbolSize": 2 * s,
                 "itemStyle": {"color": "rgba(0,0,0,0)"},
-                "label": {"show": True, "formatter": shape_text(e.edge.shape), "fontSize": 10, "color": "#495057"},
+                "label": {"formatter": shape_text(e.edge.shape), "fontSize": 10, "color": "#495057"},
                 "tooltip": tip,
             }
         )
-    links = [{"source": a, "target": b, "lineStyle": line, "tooltip": tip} for a, b in itertools.pairwise(names)]
+    links: list[dict[str, Any]] = [{"source": a, "target": b, "tooltip": tip} for a, b in itertools.pairwise(names)]
+    if style != "main":  # the series' line is the main path's
+        for link in links:
+            link["lineStyle"] = line
     return bends, links
+
+
+def _line(style: str) -> dict[str, Any]:
+    return {"color": _EDGE_COLOR[style], "type": _EDGE_TYPE[style], "width": _EDGE_WIDTH[style], "curveness": 0}
+
+
+def _r(v: float) -> float:
+    """A coordinate to a tenth of a point: a smaller payload, and no visible difference at any zoom."""
+    return round(v, 1)
 
 
 def options(
@@ -212,10 +236,10 @@ def options(
     marks = dict.fromkeys(matches, MATCH) | ({selected: SELECTED} if selected else {})
     # Two invisible corners make the data's box the layout's box, so x and y scale alike (ECharts fits the
     # series box to the data's box per axis, and sizes symbols by the x scale).
-    corners = [
-        {"name": f"corner{i}", "x": x, "y": y, "symbolSize": 0, "silent": True, "label": {"show": False}}
+    corners: list[dict[str, Any]] = [
+        {"name": f"corner{i}", "x": x, "y": y, "label": _NO_LABEL}
         for i, (x, y) in enumerate(((0.0, 0.0), (layout.width, layout.height)))
-    ]
+    ]  # always held (graph_window.js and clip keep the first two items): they fix the scale
     data: list[dict[str, Any]] = corners
     links: list[dict[str, Any]] = []
     for c in layout.clusters:
@@ -228,6 +252,9 @@ def options(
         data += bends
         links += pieces
     zoom, center = _view(layout, s, focus)
+    win = _window(layout, s, zoom, center)
+    labels = s * zoom >= LABELS_FROM
+    shown, shown_links = clip(data, links, win)
     series: dict[str, Any] = {
         "type": "graph",
         "layout": "none",
@@ -239,10 +266,13 @@ def options(
         "width": layout.width * s,
         "height": layout.height * s,
         "zoom": zoom,
-        "data": data,
-        "links": links,
-        "label": {"color": "#212529", "lineHeight": 13},
-        "labelLayout": {"hideOverlap": True},
+        "data": shown,
+        "links": shown_links,
+        "symbol": "circle",  # bends and corners: no symbol; nodes set their own
+        "symbolSize": 0,
+        "label": {"show": labels, "color": "#212529", "lineHeight": 13},
+        "lineStyle": _line("main"),
+        "labelLayout": {"hideOverlap": labels},
         "emphasis": {"focus": "none", "scale": False},
         "animation": False,
     }
@@ -253,6 +283,10 @@ def options(
         "tooltip": {"trigger": "item", "confine": True, "enterable": False, "transitionDuration": 0},
         "series": [series],
     }
+    # for graph_window.js: where it stands, and the whole graph when the series holds less
+    opts["rv"] = {"win": list(win), "grow": GROW, "labelsFrom": LABELS_FROM}
+    if len(shown) < len(data) or len(shown_links) < len(links):
+        opts["rv"]["all"] = json.dumps({"data": data, "links": links}, separators=(",", ":"))
     if overlay is not None:
         lo, hi = scale if scale is not None else overlay.range()
         opts["visualMap"] = {
@@ -273,7 +307,47 @@ def options(
         opts["xAxis"] = {"show": False, "type": "value"}
         opts["yAxis"] = {"show": False, "type": "value"}
         opts["title"] = {"text": overlay.label, "left": 8, "top": 4, "textStyle": {"fontSize": 13}}
+    # The series' id names these options, so graph_window.js can tell the server's new ones from its own cuts.
+    digest = hashlib.blake2b(json.dumps(opts, separators=(",", ":")).encode(), digest_size=6).hexdigest()
+    series["id"] = f"{SERIES_ID}-{digest}"
     return opts
+
+
+def _window(layout: Layout, s: float, zoom: float, center: list[float] | None) -> tuple[float, float, float, float]:
+    """The layout points held in the browser: the chart's view (at its widest) and GROW views on each side."""
+    ppp = s * zoom
+    cx, cy = center if center is not None else (layout.width / 2, layout.height / 2)
+    k = 0.5 + GROW
+    hw, hh = k * MAX_WIDTH_PX / ppp, k * HEIGHT_PX / ppp
+    return (cx - hw, cy - hh, cx + hw, cy + hh)
+
+
+def clip(
+    data: list[dict[str, Any]],
+    links: list[dict[str, Any]],
+    win: tuple[float, float, float, float] | list[float],
+) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """The items inside ``win`` (x0, y0, x1, y1): nodes whose centre is in it, links that cross it with both ends,
+    and the first two items (the corners that fix the scale). graph_window.js does the same in the browser as
+    the view moves."""
+    x0, y0, x1, y1 = win
+    at = {d["name"]: (d["x"], d["y"]) for d in data}
+    keep = {d["name"] for i, d in enumerate(data) if i < 2 or (x0 <= d["x"] <= x1 and y0 <= d["y"] <= y1)}
+    shown_links = []
+    for link in links:
+        (ax, ay), (bx, by) = at[link["source"]], at[link["target"]]
+        if max(ax, bx) >= x0 and min(ax, bx) <= x1 and max(ay, by) >= y0 and min(ay, by) <= y1:
+            shown_links.append(link)
+            keep.update((link["source"], link["target"]))
+    return [d for d in data if d["name"] in keep], shown_links
+
+
+def all_items(opts: Mapping[str, Any]) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """Every item of a graph's options (data, links), also those the browser holds back until they come in view."""
+    if "all" in opts.get("rv", {}):
+        whole = json.loads(opts["rv"]["all"])
+        return whole["data"], whole["links"]
+    return opts["series"][0]["data"], opts["series"][0]["links"]
 
 
 def _view(layout: Layout, s: float, focus: Focus | None) -> tuple[float, list[float] | None]:

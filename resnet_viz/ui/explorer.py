@@ -10,6 +10,7 @@ import streamlit as st
 from ..errors import UserError
 from ..graph.dot import view_dot
 from ..graph.export import MIME, graph_bytes, layer_rows, table_csv, table_json
+from ..graph.view import View
 from ..nets.trace import TraceReport
 from .cache import cached_trace
 from .counts import count_table
@@ -39,26 +40,34 @@ def stage_rows(report: TraceReport) -> list[dict[str, object]]:
     ]
 
 
-def _exports(report: TraceReport, dot: str, stage: str | None) -> None:
-    st.markdown(f"**{tr('explorer.export_heading')}**")
+def _graph_exports(report: TraceReport, drawn: View) -> None:
+    """DOT, SVG and PNG of what is open now: drawn inside the graph's fragment, so they follow every click."""
+    dot = view_dot(drawn, lang=lang())
     c = st.columns(5)
-    base = f"{report.arch}_{report.input_shape[1]}x{report.input_shape[2]}"
     for i, fmt in enumerate(("dot", "svg", "png")):
         c[i].download_button(
             tr(f"explorer.export_{fmt}"),
             data=dot.encode("utf-8") if fmt == "dot" else functools.partial(_rendered, dot, fmt),
-            file_name=f"{base}.{'gv' if fmt == 'dot' else fmt}",
+            file_name=f"{_base(report)}.{'gv' if fmt == 'dot' else fmt}",
             mime=MIME[fmt],
             key=f"explorer_export_{fmt}",
             on_click="ignore",
             icon=":material/download:",
         )
+
+
+def _base(report: TraceReport) -> str:
+    return f"{report.arch}_{report.input_shape[1]}x{report.input_shape[2]}"
+
+
+def _table_exports(report: TraceReport, stage: str | None) -> None:
+    c = st.columns(5)
     tables = (("csv", table_csv, ":material/table:"), ("json", table_json, ":material/data_object:"))
-    for col, (fmt, write, icon) in zip(c[3:], tables):
+    for col, (fmt, write, icon) in zip(c, tables):
         col.download_button(
             tr(f"explorer.export_{fmt}"),
             data=functools.partial(write, report, stage=stage),
-            file_name=f"{base}_layers.{fmt}",
+            file_name=f"{_base(report)}_layers.{fmt}",
             mime=MIME[fmt],
             key=f"explorer_export_{fmt}",
             on_click="ignore",
@@ -114,8 +123,11 @@ def render_explorer() -> None:
         say_error(e)
         return
     totals_row(report.totals.params, report.totals.macs, report.depth, report.stages[-1].rf)
-    drawn = net_graph(sel.spec, sel.input_size, key="explorer_graph", start="block", twin=twin)
+    net_graph(
+        sel.spec, sel.input_size, key="explorer_graph", start="block", twin=twin,
+        after=functools.partial(_graph_exports, report),
+    )  # fmt: skip
     stage = _layer_table(report)
-    _exports(report, view_dot(drawn, lang=lang()), stage)
+    _table_exports(report, stage)
     st.subheader(tr("explorer.side_heading"))
     stage_table(stage_rows(report))

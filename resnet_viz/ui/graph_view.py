@@ -8,7 +8,8 @@ so hover, pan and zoom never rerun the script; a click comes back through the co
 from __future__ import annotations
 
 import functools
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
+from pathlib import Path
 from typing import Final
 
 import streamlit as st
@@ -31,6 +32,9 @@ __all__ = ["cached_hierarchy", "net_graph"]
 # A click returns the node's name and a time, so two clicks on one node are two events. Constant code: no
 # user text ever reaches it (names travel as data).
 _CLICK: Final = "function(p){ if (!p.data || !p.data.name) { return; } return {id: p.data.name, t: Date.now()}; }"
+# Holds only the items near the view, cutting them again from the whole graph as the view moves (see
+# resnet_viz.graph.echarts.clip). Constant code, bound to the redraws and to every pan and zoom.
+_WINDOW: Final = (Path(__file__).parent / "graph_window.js").read_text(encoding="utf-8")
 
 
 @st.cache_resource(max_entries=32, show_spinner=False)
@@ -132,7 +136,7 @@ def _chart(
         opts,
         height=f"{HEIGHT_PX}px",
         key=chart_key,
-        events={"click": _CLICK},
+        events={"click": _CLICK, "finished": _WINDOW, "graphroam": _WINDOW},
         on_change=functools.partial(on_click, key, chart_key, h),
         theme={},
     )
@@ -153,6 +157,7 @@ def net_graph(
     toolbar: bool = True,
     node: str | None = None,
     url: bool = True,
+    after: Callable[[View], None] | None = None,
 ) -> View:
     """Draw ``spec``'s graph (and its plain twin beside it, or every net in ``beside``, ``spec``'s first) and return
     the view drawn for ``spec``. All share one state: what is open, selected and searched.
@@ -160,7 +165,32 @@ def net_graph(
     ``overlays`` adds named overlays beyond the tracer's: (the net's, the twin's) values, sharing one scale.
     ``node`` opens, selects and centres that node on the first draw, as a ``node=`` link does (the URL's wins);
     ``url=False`` neither reads nor writes ``node=`` (a page with several graphs, such as the tour).
+    The graph is a fragment: a click, a search or a button reruns it alone, not the page, and ``after(view)``
+    draws what must follow it (the explorer's exports of what is open).
     """
+    drawn: View = st.fragment(_graph)(
+        spec, input_size, key=key, start=start, twin=twin, overlays=overlays, details_panel=details_panel,
+        default_overlay=default_overlay, beside=beside, toolbar=toolbar, node=node, url=url, after=after,
+    )  # fmt: skip
+    return drawn
+
+
+def _graph(
+    spec: ResNetSpec,
+    input_size: tuple[int, int] | None,
+    *,
+    key: str,
+    start: Start,
+    twin: bool,
+    overlays: Mapping[str, tuple[Overlay, Overlay | None]] | None,
+    details_panel: bool,
+    default_overlay: str | None,
+    beside: Sequence[tuple[str, ResNetSpec]],
+    toolbar: bool,
+    node: str | None,
+    url: bool,
+    after: Callable[[View], None] | None,
+) -> View:
     h = cached_hierarchy(spec, input_size)
     gs = state(key, h, start, node, url=url)
     take_url_node(gs, h)
@@ -207,4 +237,6 @@ def net_graph(
     elif details_panel:
         st.caption(tr("graph.hint"))
     assert drawn is not None
+    if after is not None:
+        after(drawn)
     return drawn
