@@ -13,7 +13,7 @@ import torch
 import torchvision.models as tv
 from streamlit.testing.v1 import AppTest
 
-from resnet_viz.graph.echarts import all_items
+from resnet_viz.graph.echarts import MATCH, SELECTED, all_items
 from resnet_viz.i18n import Lang, t
 from resnet_viz.nets.spec import preset
 from resnet_viz.nets.trace import trace
@@ -60,7 +60,7 @@ def check_selected(at: AppTest, lang: Lang, params: int) -> None:
     assert row[t("graph.col_padding", lang)] == "1×1"
     # the node is drawn (its ancestors opened) and outlined as selected
     [opts] = charts(at)
-    assert items(opts)[NODE]["itemStyle"]["borderColor"] == "#e8590c"
+    assert items(opts)[NODE]["itemStyle"]["borderColor"] == SELECTED
     assert at.query_params["node"] == NODE
 
 
@@ -137,10 +137,10 @@ def test_a_search_for_what_only_the_net_has_leaves_the_twin_drawn() -> None:
         at.text_input(key=f"{KEY}.query").set_value(query).run()
         assert not at.exception
         net, plain = charts(at)
-        assert items(net)[first]["itemStyle"]["borderColor"] == "#e8590c"  # selected in the net
+        assert items(net)[first]["itemStyle"]["borderColor"] == SELECTED  # selected in the net
         assert first not in items(plain)  # the plain twin has no shortcut and no add
         borders = {d.get("itemStyle", {}).get("borderColor") for d in all_items(plain)[0]}
-        assert not borders & {"#e8590c", "#f59f00"}  # nothing outlined there
+        assert not borders & {SELECTED, MATCH}  # nothing outlined there
 
 
 def _one_graph(node: str, url: bool) -> None:
@@ -160,7 +160,7 @@ def one_graph(node: str, *, url: bool = True, link: str | None = None) -> AppTes
 
 
 def selected(opts: dict[str, Any]) -> list[str]:
-    return [n for n, d in items(opts).items() if d.get("itemStyle", {}).get("borderColor") == "#e8590c"]
+    return [n for n, d in items(opts).items() if d.get("itemStyle", {}).get("borderColor") == SELECTED]
 
 
 def test_a_graph_opened_at_a_node_selects_it_and_the_url_node_wins() -> None:

@@ -15,12 +15,13 @@ import torchvision.models as tv
 from torch import nn
 
 from resnet_viz.graph.dot import view_dot
-from resnet_viz.graph.echarts import Focus, all_items, options
+from resnet_viz.graph.echarts import SELECTED, Focus, all_items, options
 from resnet_viz.graph.layout import layout
 from resnet_viz.graph.model import GROUP_KINDS, Hierarchy, hierarchy
 from resnet_viz.graph.overlay import Overlay, shared_range, trace_overlay
 from resnet_viz.graph.units import shape_text
 from resnet_viz.graph.view import all_open, level_open, view, visible_id
+from resnet_viz.nets.spec import preset
 from resnet_viz.nets.trace import TraceReport, trace
 from tests.conftest import require_tool
 
@@ -277,7 +278,7 @@ def test_chart_options_carry_shapes_and_records(r50: tuple[TraceReport, Hierarch
     assert set(view(h, opened).node_ids()) <= set(data)
     tip = data["layer3.5.conv2"]["tooltip"]["formatter"]
     assert "589,824" in tip and "256×14×14 → 256×14×14" in tip and "<b>layer3.5.conv2</b>" in tip
-    assert data["layer3.5.conv2"]["itemStyle"]["borderColor"] == "#e8590c"
+    assert data["layer3.5.conv2"]["itemStyle"]["borderColor"] == SELECTED
     # every edge's shape label says the edge's shape, in its label and its tooltip
     labels = [d for name, d in data.items() if re.fullmatch(r"e\d+\.label", name)]
     for d in labels:
@@ -290,3 +291,12 @@ def test_chart_options_carry_shapes_and_records(r50: tuple[TraceReport, Hierarch
     # frames: one per open group but the runs
     frames = {n.removeprefix("frame:") for n in data if n.startswith("frame:") and "#" not in n}  # not corners
     assert frames == {g for g in opened if h[g].kind in GROUP_KINDS - {"run"}}
+
+
+def test_a_resnet_d_projection_says_it_pools_first() -> None:
+    # Bag of Tricks (He et al. 2019) ResNet-D: a strided projection average-pools, then its 1×1 conv (stride 1)
+    h = hierarchy(trace(preset("resnet50d")))
+    notes = [e.note for seg in view(h, level_open(h, "block", fold=True)).segments for e in seg.edges if e.note]
+    projections = [n for n in notes if n.startswith("projection")]
+    assert projections == ["projection\n1×1 conv + BN"] + ["projection\navg pool + 1×1 conv + BN"] * 3
+    assert [h[c].type for c in h["layer2.0"].children if ".downsample." in c] == ["AvgPool2d", "Conv2d", "BatchNorm2d"]

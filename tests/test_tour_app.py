@@ -9,6 +9,7 @@ import torch
 from streamlit.testing.v1 import AppTest
 from torchvision.models import DenseNet
 
+from resnet_viz.graph.echarts import SELECTED, all_items
 from resnet_viz.i18n import t
 from resnet_viz.lab.defaults import REFERENCE_DEPTHS
 from resnet_viz.lab.reference import REFERENCE_FILE
@@ -35,12 +36,12 @@ def graphs(at: AppTest) -> list[dict[str, dict[str, Any]]]:
     browser gets, read from the component's element as in test_graph_app.py)."""
     found = [e for e in at.main if getattr(e, "type", "") == "bidi_component"]
     options = [json.loads(e.proto.json)["options"] for e in found if "echarts" in e.proto.component_name]
-    return [{d["name"]: d for d in o["series"][0]["data"]} for o in options]
+    return [{d["name"]: d for d in all_items(o)[0]} for o in options]
 
 
 def selected(items: dict[str, dict[str, Any]]) -> list[str]:
     """The items outlined in the graph's SELECTED colour."""
-    return [n for n, d in items.items() if d.get("itemStyle", {}).get("borderColor") == "#e8590c"]
+    return [n for n, d in items.items() if d.get("itemStyle", {}).get("borderColor") == SELECTED]
 
 
 def check_graph(at: AppTest, lang: str, what: str, link: str) -> None:

@@ -21,7 +21,7 @@ from .model import Hierarchy, Node
 from .overlay import Overlay
 from .units import human, human_bytes, shape_text
 
-__all__ = ["HEIGHT_PX", "SERIES_ID", "Focus", "all_items", "clip", "options"]
+__all__ = ["HEIGHT_PX", "MATCH", "SELECTED", "SERIES_ID", "Focus", "all_items", "clip", "options"]
 
 HEIGHT_PX: Final = 720  # the chart's height in the page
 READABLE: Final = 1.0  # pixels per graphviz point: labels (11 px) fit their boxes (laid out for 11 pt)
@@ -37,7 +37,7 @@ _NO_LABEL: Final = {"show": False}  # a bend, corner or entry point: never a lab
 _EDGE_COLOR: Final = {"main": "#495057", "identity": "#2b8a3e", "projection": "#1864ab", "pad": "#c2255c"}
 _EDGE_TYPE: Final = {"main": "solid", "identity": "dashed", "projection": "solid", "pad": "dotted"}
 _EDGE_WIDTH: Final = {"main": 1.2, "identity": 1.6, "projection": 2.2, "pad": 2.0}
-SELECTED: Final = "#e8590c"
+SELECTED: Final = "#7048e8"  # violet: apart from the orange of downsampling layers and the amber of matches
 MATCH: Final = "#f59f00"
 
 

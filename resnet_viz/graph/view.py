@@ -162,13 +162,21 @@ def _closed_block(lab: _Labels, n: Node) -> Segment:
         return Segment((node,), (VEdge(PORT, n.id, n.input_shape, "main"),), n.input_shape, n.id, n.id)
     add = f"{n.id}.add"
     kind = n.shortcut if n.shortcut in ("identity", "projection", "pad") else "identity"
-    note = lab.tr(f"shortcut_{kind}") + (f" ×{n.count}" if n.count > 1 else "")
+    note = _shortcut_note(lab, n, kind) + (f" ×{n.count}" if n.count > 1 else "")
     edges = (
         VEdge(PORT, n.id, n.input_shape, "main"),
         VEdge(n.id, add, n.output_shape, "main"),
         VEdge(PORT, add, n.output_shape, kind, note),  # type: ignore[arg-type]
     )
     return Segment((node, VNode(add, "add", ("+",), False, "#ffffff")), edges, n.input_shape, add, n.id)
+
+
+def _shortcut_note(lab: _Labels, b: Node, kind: str) -> str:
+    """What a closed block's shortcut does: a ResNet-D projection average-pools before its 1×1 conv."""
+    pools = kind == "projection" and any(
+        c in lab.h and lab.h[c].role == "shortcut" and lab.h[c].type == "AvgPool2d" for c in b.children
+    )
+    return lab.tr("shortcut_projection_avg" if pools else f"shortcut_{kind}")
 
 
 def _open_block(lab: _Labels, b: Node) -> Segment:
