@@ -155,7 +155,8 @@ def _frame_items(c: Cluster, lang: Lang, s: float) -> tuple[list[dict[str, Any]]
             "symbolSize": [30 * s, 12 * s],
             "symbolOffset": [15 * s, 0],
             "itemStyle": {"color": "rgba(0,0,0,0)"},
-            "label": {
+            "label": {  # a stage's name shows at every zoom, to find one's way; a block's where labels read
+                **({"show": True} if c.depth == 0 else {}),
                 "position": "insideLeft",
                 "formatter": c.id if c.id not in ("stem", "head") else t(f"graph.{c.id}", lang),
                 "fontSize": 12,
@@ -272,7 +273,7 @@ def options(
         "symbolSize": 0,
         "label": {"show": labels, "color": "#212529", "lineHeight": 13},
         "lineStyle": _line("main"),
-        "labelLayout": {"hideOverlap": labels},
+        "labelLayout": {"hideOverlap": True},  # few labels where they are small: only the stages
         "emphasis": {"focus": "none", "scale": False},
         "animation": False,
     }

@@ -31,7 +31,7 @@ function (p) {
     if (st.all === null) { // the whole graph is here: only the labels can change
       if (labels !== st.labels) {
         st.labels = labels;
-        chart.setOption({ series: [{ id: st.id, label: { show: labels }, labelLayout: { hideOverlap: labels } }] });
+        chart.setOption({ series: [{ id: st.id, label: { show: labels } }] });
       }
       return;
     }
@@ -57,6 +57,6 @@ function (p) {
     }
     st.win = win; st.labels = labels;
     const shown = data.filter(function (d) { return keep.has(d.name); });
-    chart.setOption({ series: [{ id: st.id, data: shown, links: shownLinks, label: { show: labels }, labelLayout: { hideOverlap: labels } }] });
+    chart.setOption({ series: [{ id: st.id, data: shown, links: shownLinks, label: { show: labels } }] });
   }, 0);
 }
