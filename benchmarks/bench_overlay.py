@@ -158,8 +158,8 @@ def main() -> None:
                 while len(sessions) < n:  # the others open the shared run's link
                     sessions.append(_session(browser, f"{url}/gradient-lab?run={rid}"))
                 pages = [pg for _, pg in sessions[:n]]
-                for pg in pages:
-                    _drawn(pg, 2 if pg.evaluate(CHARTS) else 0)
+                for pg in pages:  # each shows the overlay: the page opens with it, and each n ends with it
+                    _drawn(pg, 2)
                 windows[n] = []
                 for arm in ("overlay", "plots", "plots", "overlay"):
                     _show(pages, arm == "overlay")
