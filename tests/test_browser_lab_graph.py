@@ -7,7 +7,6 @@ ECharts is reached as in tests/test_browser_graph.py (`expose_echarts`); the sto
 
 from __future__ import annotations
 
-import re
 from typing import Any
 
 import pytest
@@ -21,6 +20,7 @@ from tests.test_browser_graph import expose_echarts
 pytestmark = pytest.mark.browser
 
 LAYER = "layer1.0.conv1"
+NETS: tuple[NetName, NetName] = ("residual", "plain")  # chart 0 and chart 1
 STEPS = 4
 CHOSEN = 2  # the step picked with the slider (the graph follows the latest step until asked otherwise)
 # Chart i's item ``name``: its value, its tooltip, and the overlay's label over the legend; null while not drawn.
@@ -60,10 +60,9 @@ def test_the_overlay_on_a_layer_is_the_stored_gradient_norm(page: Any, app_url: 
         box.press("Enter")
         wait_idle(page, 60)
     page.get_by_role("button", name="Start").click()
-    done = re.compile(rf"Step {STEPS} of {STEPS} · [^·]+ · finished")
-    page.wait_for_function(
+    page.wait_for_function(  # the run has finished: the page shows its last step
         "re => new RegExp(re).test(document.querySelector('[data-testid=\"stMain\"]').innerText)",
-        arg=done.pattern,
+        arg=f"Step {STEPS} of {STEPS} · [^·]+ · finished",
         timeout=300_000,
     )
     wait_idle(page, 60)
@@ -76,19 +75,19 @@ def test_the_overlay_on_a_layer_is_the_stored_gradient_norm(page: Any, app_url: 
     latest = t("lab.graph_overlay", "en", step=STEPS)
     store = RunStore(APP_STORES[app_url])
     try:
-        for i, net in enumerate(("residual", "plain")):
+        for i, net in enumerate(NETS):
             item = _item(page, i, latest)
             assert item["value"] == _stored(store, rid, net, STEPS)
         # a chosen step: follow off, the slider moved back from the latest step
         page.locator(".st-key-lab_graph_follow label").click()
         wait_idle(page, 60)
-        thumb = page.locator('.st-key-lab_graph_step [role="slider"]')
+        thumb = page.locator(".st-key-lab_graph_step input")  # the slider's thumb
         thumb.focus()
         for _ in range(STEPS - CHOSEN):
             thumb.press("ArrowLeft")
         wait_idle(page, 60)
         chosen = t("lab.graph_overlay", "en", step=CHOSEN)
-        for i, net in enumerate(("residual", "plain")):
+        for i, net in enumerate(NETS):
             item = _item(page, i, chosen)
             stored = _stored(store, rid, net, CHOSEN)
             assert item["value"] == stored  # exactly the stored float

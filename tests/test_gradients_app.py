@@ -134,18 +134,18 @@ def test_the_graph_paints_the_stored_norm_of_a_layer_at_the_step_shown_and_hides
     store.set_status(rid, "done")
     at = lab(rid)
     at.text_input(key="lab_graph.query").set_value(LAYER).run()  # opens its block in both charts
-    net, plain = charts(at)
+    ours, twin = charts(at)
     k = layers.index(LAYER)
-    assert items(net)[LAYER]["value"] == 0.1234567891 * (k + 1) * 9  # the latest step, exactly as stored
-    assert items(plain)[LAYER]["value"] == 0.0098765431 * (k + 1) * 9
+    assert items(ours)[LAYER]["value"] == 0.1234567891 * (k + 1) * 9  # the latest step, exactly as stored
+    assert items(twin)[LAYER]["value"] == 0.0098765431 * (k + 1) * 9
     at.toggle(key="lab_graph_follow").set_value(False).run()
     at.slider(key="lab_graph_step").set_value(2).run()
-    net, plain = charts(at)
+    ours, twin = charts(at)
     label = t("lab.graph_overlay", "en", step=2)
     stored = store.metrics(rid, "residual")[1].norms[k]
-    assert net["title"]["text"] == label and items(net)[LAYER]["value"] == stored
-    assert f"<b>{label}: {stored:.3g}</b>" in items(net)[LAYER]["tooltip"]["formatter"]
-    assert items(plain)[LAYER]["value"] == store.metrics(rid, "plain")[1].norms[k]
+    assert ours["title"]["text"] == label and items(ours)[LAYER]["value"] == stored
+    assert f"<b>{label}: {stored:.3g}</b>" in items(ours)[LAYER]["tooltip"]["formatter"]
+    assert items(twin)[LAYER]["value"] == store.metrics(rid, "plain")[1].norms[k]
     at.toggle(key=SHOW).set_value(False).run()
     assert not at.exception and charts(at) == [] and len(_charts(at)) == 5  # the plots alone
     at.toggle(key=SHOW).set_value(True).run()
