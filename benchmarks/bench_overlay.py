@@ -153,6 +153,7 @@ def main() -> None:
         browser = p.chromium.launch(executable_path=chromium(Path(tmp)), args=ARGS)
         try:
             first, page, rid = _start(browser, url)
+            print(f"  ({time.monotonic() - began:.0f} s) run {rid} trains", flush=True)
             sessions = [(first, page)]
             for n in SESSIONS:
                 while len(sessions) < n:  # the others open the shared run's link
@@ -163,7 +164,10 @@ def main() -> None:
                 windows[n] = []
                 for arm in ("overlay", "plots", "plots", "overlay"):
                     _show(pages, arm == "overlay")
-                    windows[n].append(_window(arm, pages, proc, WINDOW_S))
+                    w = _window(arm, pages, proc, WINDOW_S)
+                    windows[n].append(w)
+                    print(f"  ({time.monotonic() - began:.0f} s) {n} watching, {arm}: server {w.cpu['server']:.2f} "
+                          f"CPU-s, {w.refreshes} refreshes", flush=True)  # fmt: skip
             for context, _ in sessions:
                 context.close()
             time.sleep(LIVE_GAP_S)
