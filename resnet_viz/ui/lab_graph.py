@@ -8,6 +8,7 @@ import functools
 
 import streamlit as st
 
+from ..graph.model import Hierarchy
 from ..graph.overlay import Overlay, layer_overlay
 from ..lab.config import NetName
 from ..lab.history import NetHistory
@@ -27,12 +28,19 @@ def _values(h: NetHistory, step: int) -> tuple[float, ...]:
     return h.norms[(step - 1) // h.stride]
 
 
+@functools.lru_cache(maxsize=32)
+def _hierarchy(spec: ResNetSpec) -> Hierarchy:
+    """The net's hierarchy, looked up by the spec's own hash (Streamlit's cache hashes the spec field by field at
+    every call, about a millisecond)."""
+    return cached_hierarchy(spec, None)
+
+
 @functools.lru_cache(maxsize=512)
 def _overlay(spec: ResNetSpec, names: tuple[str, ...], row: tuple[float, ...], label: str) -> Overlay:
     """One net's overlay at one step, made once for every session watching the run (each refresh of each session
     asks for the latest step: the sessions of a class share it). Keyed by value: a run gone back to a checkpoint
     that records other numbers for a step gets its own."""
-    return layer_overlay(cached_hierarchy(spec, None), dict(zip(names, row)), key=GRAD_OVERLAY, label=label)
+    return layer_overlay(_hierarchy(spec), dict(zip(names, row)), key=GRAD_OVERLAY, label=label)
 
 
 def lab_graph(run: RunRecord, nets: dict[NetName, NetHistory], latest: int) -> None:
