@@ -130,7 +130,14 @@ def _export(commit: str) -> Iterator[Path]:
 
 @contextlib.contextmanager
 def _server(tree: Path) -> Iterator[str]:
-    """`streamlit run app.py` in ``tree`` on CPU 0, with a fresh run store."""
+    """`streamlit run app.py` in ``tree`` on CPU 0, with a fresh run store: its URL."""
+    with served(tree) as (_, url):
+        yield url
+
+
+@contextlib.contextmanager
+def served(tree: Path) -> Iterator[tuple[subprocess.Popen[bytes], str]]:
+    """`streamlit run app.py` in ``tree`` on CPU 0, with a fresh run store: its process and its URL."""
     port = _free_port()
     cmd = [*_pin(0), sys.executable, "-m", "streamlit", "run", "app.py", "--server.headless", "true",
            "--server.port", str(port), "--server.address", "127.0.0.1", "--browser.gatherUsageStats", "false",
@@ -148,13 +155,13 @@ def _server(tree: Path) -> Iterator[str]:
                 time.sleep(0.5)
         else:
             raise RuntimeError(f"the app in {tree} did not start")
-        yield url
+        yield proc, url
     finally:
         stop(proc)
         shutil.rmtree(store, ignore_errors=True)
 
 
-def _chromium(tmp: Path) -> str:
+def chromium(tmp: Path) -> str:
     """Chromium on CPU 1: a wrapper that Playwright starts in its place."""
     pin = _pin(1)
     if not pin:
@@ -363,7 +370,7 @@ def main() -> None:
         _server(before) as old,
         sync_playwright() as p,
     ):
-        browser = p.chromium.launch(executable_path=_chromium(Path(tmp)), args=ARGS)
+        browser = p.chromium.launch(executable_path=chromium(Path(tmp)), args=ARGS)
         try:
             measured = _measure(browser, new, old)
         finally:

@@ -145,7 +145,8 @@ def _stop(pages: list[Any]) -> None:
 
 
 def _cpu(server: subprocess.Popen[bytes]) -> dict[str, float]:
-    """CPU seconds used so far by the web server, its child processes (the engine's workers) and Chromium."""
+    """CPU seconds used so far by the web server, its child processes (the engine's workers) and Chromium (this
+    benchmark's own: started through Playwright by this process, not other browsers on a shared machine)."""
 
     def used(p: psutil.Process) -> float:
         try:
@@ -155,7 +156,14 @@ def _cpu(server: subprocess.Popen[bytes]) -> dict[str, float]:
             return 0.0
 
     top = psutil.Process(server.pid)
-    chromium = [p for p in psutil.process_iter(["name"]) if "chrom" in (p.info["name"] or "")]
+
+    def chrom(p: psutil.Process) -> bool:
+        try:
+            return "chrom" in p.name()
+        except psutil.Error:  # ended in between
+            return False
+
+    chromium = [p for p in psutil.Process().children(recursive=True) if chrom(p)]
     return {
         "server": used(top),
         "workers": sum(used(c) for c in top.children(recursive=True)),

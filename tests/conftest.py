@@ -39,6 +39,10 @@ def artifacts() -> Path:
     return out
 
 
+# The run store of each server `running_app` started, by its URL: a test reads what the app recorded through it.
+APP_STORES: dict[str, str] = {}
+
+
 @contextlib.contextmanager
 def running_app(log_name: str = "server.log") -> Iterator[str]:
     """A fresh server started as `make run` starts it (`streamlit run app.py`), on a free loopback port; stopped
@@ -58,6 +62,7 @@ def running_app(log_name: str = "server.log") -> Iterator[str]:
     with log.open("w") as out:
         proc = subprocess.Popen(cmd, cwd=ROOT, stdout=out, stderr=subprocess.STDOUT, env=env)
     url = f"http://127.0.0.1:{port}"
+    APP_STORES[url] = env["RESNET_VIZ_DB"]
     try:
         deadline = time.time() + 90
         while time.time() < deadline:
@@ -71,6 +76,7 @@ def running_app(log_name: str = "server.log") -> Iterator[str]:
             pytest.fail(f"the app did not start; see {log}")
         yield url
     finally:
+        APP_STORES.pop(url, None)
         proc.terminate()
         try:
             proc.wait(timeout=15)

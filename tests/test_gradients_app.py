@@ -10,9 +10,16 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from resnet_viz import cifar_spec
+from resnet_viz.i18n import t
 from resnet_viz.lab.config import NetName, RunConfig
+from resnet_viz.lab.gradients import layer_weights
 from resnet_viz.lab.store import MetricRow, RunStore
+from resnet_viz.nets.build import build
 from tests.conftest import open_page
+from tests.test_graph_app import charts, items
+
+LAYER = "layer1.0.conv1"
+SHOW = "lab_graph_show"  # resnet_viz.ui.lab_graph.SHOW: "Show on the net"
 
 
 @pytest.fixture
@@ -113,3 +120,33 @@ def test_sweep_mode_and_a_bad_depth_list(store: RunStore) -> None:
     at.text_input(key="grad_sweep_depths").set_value("20,57")
     at.button(key="grad_start").click().run()
     assert [e.value for e in at.error] == ["Depths must be 6n+2 numbers separated by commas, like 20,56; got '20,57'."]
+
+
+def test_the_graph_paints_the_stored_norm_of_a_layer_at_the_step_shown_and_hides_on_request(store: RunStore) -> None:
+    spec = cifar_spec(8)
+    layers = [name for name, _ in layer_weights(build(spec, device="meta"))]
+    rid, _ = store.create(RunConfig(spec=spec, steps=3, batch_size=4), origin="cli")
+    nets: tuple[tuple[NetName, float], ...] = (("residual", 0.1234567891), ("plain", 0.0098765431))
+    for net, scale in nets:
+        store.set_layers(rid, net, layers)
+        rows = [MetricRow(s, 2.0, 0.1, tuple(scale * (i + 1) * s**2 for i in range(len(layers)))) for s in (1, 2, 3)]
+        store.append(rid, net, rows, rate=1.0)
+    store.set_status(rid, "done")
+    at = lab(rid)
+    at.text_input(key="lab_graph.query").set_value(LAYER).run()  # opens its block in both charts
+    ours, twin = charts(at)
+    k = layers.index(LAYER)
+    assert items(ours)[LAYER]["value"] == 0.1234567891 * (k + 1) * 9  # the latest step, exactly as stored
+    assert items(twin)[LAYER]["value"] == 0.0098765431 * (k + 1) * 9
+    at.toggle(key="lab_graph_follow").set_value(False).run()
+    at.slider(key="lab_graph_step").set_value(2).run()
+    ours, twin = charts(at)
+    label = t("lab.graph_overlay", "en", step=2)
+    stored = store.metrics(rid, "residual")[1].norms[k]
+    assert ours["title"]["text"] == label and items(ours)[LAYER]["value"] == stored
+    assert f"<b>{label}: {stored:.3g}</b>" in items(ours)[LAYER]["tooltip"]["formatter"]
+    assert items(twin)[LAYER]["value"] == store.metrics(rid, "plain")[1].norms[k]
+    at.toggle(key=SHOW).set_value(False).run()
+    assert not at.exception and charts(at) == [] and len(_charts(at)) == 5  # the plots alone
+    at.toggle(key=SHOW).set_value(True).run()
+    assert len(charts(at)) == 2
