@@ -100,3 +100,7 @@ def test_the_overlay_on_a_layer_is_the_stored_gradient_norm(page: Any, app_url: 
     page.wait_for_function("() => document.querySelectorAll('.echarts-container').length === 0")
     assert page.locator('[data-testid="stPlotlyChart"]').count() == 5
     assert page.locator('[data-testid="stException"]').count() == 0
+    # and on again: both graphs come back
+    page.locator(".st-key-lab_graph_show label").click()
+    page.wait_for_function("() => document.querySelectorAll('.echarts-container').length === 2")
+    assert page.locator('[data-testid="stException"]').count() == 0
