@@ -140,8 +140,11 @@ class _Drawer:
     def edge(self, a: str, b: str, shape: Sequence[int], **attrs: str) -> None:
         self.g.edge(a, b, label=f" {shape_text(shape)} ", **attrs)
 
-    def shortcut_edge(self, a: str, b: str, kind: str, shape: Sequence[int], count: int = 1) -> None:
-        label = self.tr(f"shortcut_{kind}")
+    def shortcut_edge(
+        self, a: str, b: str, kind: str, shape: Sequence[int], count: int = 1, *, pools: bool = False
+    ) -> None:
+        """``pools``: a ResNet-D projection, which average-pools before its 1×1 conv."""
+        label = self.tr("shortcut_projection_avg" if pools and kind == "projection" else f"shortcut_{kind}")
         if count > 1:
             label += f" ×{count}"
         self.g.edge(a, b, label=f" {label}\n {shape_text(shape)} ", **_SHORTCUT_STYLE.get(kind, {}))
@@ -242,7 +245,8 @@ def _block_graph(d: _Drawer, fold: bool) -> graphviz.Digraph:
                 add = next(d.ids)
                 c.node(add, "+", shape="circle", style="filled", fillcolor="white", width="0.3", fixedsize="true")
                 d.edge(nid, add, b.output_shape)
-                d.shortcut_edge(prev, add, b.shortcut, b.output_shape, run.count)
+                pools = any(x.block == b.name and x.type == "AvgPool2d" for x in r.layers)
+                d.shortcut_edge(prev, add, b.shortcut, b.output_shape, run.count, pools=pools)
                 prev = add
             prev_shape = b.output_shape
     return _finish(d, prev, prev_shape, head)
