@@ -143,6 +143,7 @@ def _chart(
     return v
 
 
+@st.fragment
 def net_graph(
     spec: ResNetSpec,
     input_size: tuple[int, int] | None,
@@ -158,39 +159,16 @@ def net_graph(
     node: str | None = None,
     url: bool = True,
     after: Callable[[View], None] | None = None,
-) -> View:
-    """Draw ``spec``'s graph (and its plain twin beside it, or every net in ``beside``, ``spec``'s first) and return
-    the view drawn for ``spec``. All share one state: what is open, selected and searched.
+) -> None:
+    """Draw ``spec``'s graph (and its plain twin beside it, or every net in ``beside``, ``spec``'s first). All share
+    one state: what is open, selected and searched.
 
     ``overlays`` adds named overlays beyond the tracer's: (the net's, the twin's) values, sharing one scale.
     ``node`` opens, selects and centres that node on the first draw, as a ``node=`` link does (the URL's wins);
     ``url=False`` neither reads nor writes ``node=`` (a page with several graphs, such as the tour).
     The graph is a fragment: a click, a search or a button reruns it alone, not the page, and ``after(view)``
-    draws what must follow it (the explorer's exports of what is open).
+    draws what must follow it with the view drawn for ``spec`` (the explorer's exports of what is open).
     """
-    drawn: View = st.fragment(_graph)(
-        spec, input_size, key=key, start=start, twin=twin, overlays=overlays, details_panel=details_panel,
-        default_overlay=default_overlay, beside=beside, toolbar=toolbar, node=node, url=url, after=after,
-    )  # fmt: skip
-    return drawn
-
-
-def _graph(
-    spec: ResNetSpec,
-    input_size: tuple[int, int] | None,
-    *,
-    key: str,
-    start: Start,
-    twin: bool,
-    overlays: Mapping[str, tuple[Overlay, Overlay | None]] | None,
-    details_panel: bool,
-    default_overlay: str | None,
-    beside: Sequence[tuple[str, ResNetSpec]],
-    toolbar: bool,
-    node: str | None,
-    url: bool,
-    after: Callable[[View], None] | None,
-) -> View:
     h = cached_hierarchy(spec, input_size)
     gs = state(key, h, start, node, url=url)
     take_url_node(gs, h)
@@ -239,4 +217,3 @@ def _graph(
     assert drawn is not None
     if after is not None:
         after(drawn)
-    return drawn
