@@ -62,7 +62,7 @@ def _toolbar(
     default: str | None = None,
 ) -> tuple[list[str], str | None]:
     """Search with next / previous, open all, fold all, fit, and the overlay picker; returns matches and overlay."""
-    c = st.columns([3, 0.5, 0.5, 1.1, 1.1, 0.8, 2.2], vertical_alignment="bottom")
+    c = st.columns([2.2, 0.5, 0.5, 1.4, 1.4, 1.4, 2.2], vertical_alignment="bottom")  # room for 全部展开 and its icon
     query = (
         c[0]
         .text_input(tr("graph.search"), key=f"{key}.query", placeholder=tr("graph.search_hint"), max_chars=120)
