@@ -1,10 +1,10 @@
 """First paint in a real browser: from `streamlit run app.py` to the app's own navigation and to Home's graph.
 
-Issue 16's goal: the app's own navigation from the first paint (not Streamlit's legacy `pages/` list, which a fresh
-server shows until `st.navigation` has run once), and ResNet-50's graph on Home within 3 s of the server answering.
-BEFORE is commit d564400 (the flat package, which imported torch before `st.navigation`), checked out into a
-temporary `git worktree`; AFTER is this working tree (or the commit in $BENCH_LAUNCH_AFTER, checked out the same
-way). Each try starts a fresh server, the two alternate, and each figure is the median of the tries
+Issues 16 and 25's goal: the app's own navigation from the first paint (never Streamlit's legacy `pages/` list,
+which a fresh server showed while a `pages/` folder sat beside `app.py`), and ResNet-50's graph on Home within 3 s
+of the server answering. BEFORE is commit 576fc93 (the last with the `pages/` folder and its route files; another
+with $BENCH_LAUNCH_BEFORE, e.g. d564400, issue 16's), checked out into a temporary `git worktree`; AFTER is this
+working tree (or the commit in $BENCH_LAUNCH_AFTER, checked out the same way). Each try starts a fresh server, the two alternate, and each figure is the median of the tries
 ($BENCH_LAUNCH_TRIES, 3 by default). Times are `Date.now()` in the page at the first animation frame that shows
 the thing; the machine's one clock serves the server's start and the page alike.
 """
@@ -28,7 +28,7 @@ from typing import Any
 from benchmarks import stop
 
 ROOT = Path(__file__).resolve().parents[1]
-BEFORE = "d564400"
+BEFORE = os.environ.get("BENCH_LAUNCH_BEFORE", "576fc93")  # the commit measured against
 AFTER = os.environ.get("BENCH_LAUNCH_AFTER", "")  # a commit to measure instead of the working tree
 TRIES = int(os.environ.get("BENCH_LAUNCH_TRIES", "3"))
 CHROMIUM = "/usr/bin/chromium"
