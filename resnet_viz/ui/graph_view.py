@@ -15,6 +15,7 @@ from typing import Final
 import streamlit as st
 from streamlit_echarts import st_echarts
 
+from ..errors import UserError
 from ..graph.echarts import HEIGHT_PX, Focus, options
 from ..graph.layout import Layout, layout
 from ..graph.model import Hierarchy, hierarchy
@@ -25,7 +26,7 @@ from ..nets.spec import ResNetSpec
 from .cache import cached_trace
 from .graph_details import details
 from .graph_state import GraphState, Start, marked, on_click, search, state, take_url_node
-from .text import lang, tr
+from .text import lang, say_error, tr
 
 __all__ = ["cached_hierarchy", "net_graph"]
 
@@ -200,6 +201,12 @@ def net_graph(
     scale = shared_range(found) if found else None
     if scale is not None:  # the net and its twin on one colour scale
         chosen = [None if o is None else o.with_range(*scale) for o in chosen]
+    try:  # every net laid out before any is drawn: Graphviz's `dot` missing is one sentence, not half a row
+        for s in specs:
+            _laid_out(s, input_size, frozenset(g for g in gs.open if g in cached_hierarchy(s, input_size)), lang())
+    except UserError as e:
+        say_error(e)
+        return
     cols = st.columns(len(specs)) if len(specs) > 1 else [st.container()]
     drawn: View | None = None
     for i, (col, (title, s), o) in enumerate(zip(cols, titled, chosen)):
