@@ -21,10 +21,13 @@ from .model import Hierarchy, Node
 from .overlay import Overlay
 from .units import human, human_bytes, shape_text
 
-__all__ = ["HEIGHT_PX", "MATCH", "SELECTED", "SERIES_ID", "Focus", "all_items", "clip", "options"]
+__all__ = ["HEIGHT_PX", "MATCH", "SELECTED", "SERIES_ID", "Focus", "all_items", "clip", "options", "shows_all"]
 
 HEIGHT_PX: Final = 720  # the chart's height in the page
 READABLE: Final = 1.0  # pixels per graphviz point: labels (11 px) fit their boxes (laid out for 11 pt)
+# A graph that fits the chart at this scale or more is drawn whole (labels at 9 px or more still read): Home's
+# ResNet-50 stages are 801 points tall, 0.85 px a point in 720 px, and zooming that in to READABLE cut its head off.
+FIT_FROM: Final = 0.8
 MAX_WIDTH_PX: Final = 1400
 # What the browser holds: only the items near the view (the view and GROW views on each side), and labels only
 # where they can be read (LABELS_FROM pixels per point or more). When that is not everything, the whole graph
@@ -314,6 +317,11 @@ def options(
     return opts
 
 
+def shows_all(layout: Layout, focus: Focus | None = None) -> bool:
+    """Whether the chart's first view of ``layout`` holds all of it (else a caption says there is more)."""
+    return _view(layout, _scale(layout), focus)[0] == 1.0
+
+
 def _window(layout: Layout, s: float, zoom: float, center: list[float] | None) -> tuple[float, float, float, float]:
     """The layout points held in the browser: the chart's view (at its widest) and GROW views on each side."""
     ppp = s * zoom
@@ -355,7 +363,7 @@ def _view(layout: Layout, s: float, focus: Focus | None) -> tuple[float, list[fl
     """(zoom, centre): everything when it reads at that size or when asked; else readable, at the focus."""
     if focus is not None and focus.fit:
         return 1.0, None
-    zoom = max(1.0, READABLE / s)
+    zoom = 1.0 if s >= FIT_FROM else READABLE / s
     if zoom == 1.0 and (focus is None or focus.node is None):
         return 1.0, None
     target = None

@@ -16,7 +16,7 @@ import streamlit as st
 from streamlit_echarts import st_echarts
 
 from ..errors import UserError
-from ..graph.echarts import HEIGHT_PX, Focus, options
+from ..graph.echarts import HEIGHT_PX, Focus, options, shows_all
 from ..graph.layout import Layout, layout
 from ..graph.model import Hierarchy, hierarchy
 from ..graph.overlay import TRACE_OVERLAYS, Overlay, shared_range, trace_overlay
@@ -114,7 +114,8 @@ def _chart(
     matches: Sequence[str],
     overlay: Overlay | None,
     scale: tuple[float, float] | None,
-) -> View:
+) -> tuple[View, bool]:
+    """Draws one net's chart; returns its view and whether the chart shows all of it."""
     code = lang()
     h = cached_hierarchy(spec, input_size)
     opened = frozenset(g for g in gs.open if g in h)
@@ -141,7 +142,7 @@ def _chart(
         on_change=functools.partial(on_click, key, chart_key, h),
         theme={},
     )
-    return v
+    return v, shows_all(lay, focus)
 
 
 @st.fragment
@@ -209,13 +210,16 @@ def net_graph(
         return
     cols = st.columns(len(specs)) if len(specs) > 1 else [st.container()]
     drawn: View | None = None
+    whole = True
     for i, (col, (title, s), o) in enumerate(zip(cols, titled, chosen)):
         with col:
             if title:
                 st.markdown(f"**{title}**")
             side = f"n{i}" if beside else ("plain" if s.plain else "net")
-            v = _chart(key, side, s, input_size, gs, matches, o, scale)
-            drawn = drawn or v
+            v, all_shown = _chart(key, side, s, input_size, gs, matches, o, scale)
+            drawn, whole = drawn or v, whole and all_shown
+    if not whole:  # zoomed in to read: the rest is there, beyond the frame
+        st.caption(tr("graph.more" if toolbar else "graph.more_no_fit"))
     gs.focus = gs.selected if gs.selected in h else None  # later reruns keep the view where it was put
     if details_panel and gs.selected is not None and gs.selected in h:
         details(spec, input_size, h, gs.selected)
