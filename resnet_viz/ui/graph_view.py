@@ -16,7 +16,7 @@ import streamlit as st
 from streamlit_echarts import st_echarts
 
 from ..errors import UserError
-from ..graph.echarts import HEIGHT_PX, Focus, options, shows_all
+from ..graph.echarts import Focus, chart_height, options, shows_all
 from ..graph.layout import Layout, layout
 from ..graph.model import Hierarchy, hierarchy
 from ..graph.overlay import TRACE_OVERLAYS, Overlay, shared_range, trace_overlay
@@ -136,7 +136,7 @@ def _chart(
     chart_key = f"{key}.chart.{side}"
     st_echarts(
         opts,
-        height=f"{HEIGHT_PX}px",
+        height=f"{chart_height(lay)}px",
         key=chart_key,
         events={"click": _CLICK, "finished": _WINDOW, "graphroam": _WINDOW},
         on_change=functools.partial(on_click, key, chart_key, h),
