@@ -322,7 +322,8 @@ def test_a_first_draw_shows_the_whole_graph_where_it_reads_else_says_there_is_mo
     opts = options(stages, h, focus=Focus(None))
     series = opts["series"][0]
     assert series["zoom"] == 1.0 and "center" not in series  # all of it: the series is the layout fitted
-    assert series["height"] == pytest.approx(stages.height, abs=1) and series["top"] + series["height"] < chart_height(stages)
+    assert series["height"] == pytest.approx(stages.height, abs=1)
+    assert series["top"] + series["height"] < chart_height(stages)
     assert {"stem", "head", "output"} <= {d["name"] for d in series["data"]} and "all" not in opts["rv"]
     assert shows_all(stages, Focus(None))
     blocks = layout(view(h, level_open(h, "block", fold=True)))
