@@ -9,10 +9,12 @@ file names and answers a deep link with the file of that name (docs/DESIGN.md, "
 
 from __future__ import annotations
 
+import sys
+
 import streamlit as st
 from streamlit.navigation.page import StreamlitPage
 
-from .sidebar import init_state, language_picker, sidebar
+from .sidebar import current, init_state, language_picker, show_device, sidebar
 from .text import tr
 
 __all__ = ["PAGES", "navigation", "run_app"]
@@ -47,5 +49,16 @@ def run_app() -> None:
     page = navigation()
     from .cache import sized_threads  # torch: only once st.navigation has run (tests/test_package.py)
 
-    sized_threads()  # before the page's first torch work
-    page.run()
+    # Home on its default net needs no torch (its trace is shipped, ui/cache.py): while torch is not yet imported,
+    # a fresh server draws Home first and imports torch after it. Every other page sizes torch's threads before
+    # its first torch work.
+    torch_after = page.url_path == "" and "torch" not in sys.modules
+    if not torch_after:
+        sized_threads()
+        show_device(current())
+    try:
+        page.run()
+    finally:
+        if torch_after:
+            sized_threads()
+            show_device(current())
