@@ -129,7 +129,7 @@ def test_queue_position_start_estimate_and_status_words_come_from_the_store(stor
     assert describe(runs[ids[0]], running) == ("running", "")
     assert describe(runs[ids[1]], first, "en", slots=1) == (
         "waiting in line",
-        "Waiting in line: position 1. 1 runs train at once, taking turns; this one starts in about 1 min.",
+        "Waiting in line: position 1. Runs train 1 at a time, taking turns; this one starts in about 1 min.",
     )
     assert describe(runs[ids[2]], second, "zh", slots=1) == (
         "排队等候",

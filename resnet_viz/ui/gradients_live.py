@@ -87,8 +87,9 @@ def _histories(store: RunStore, rid: str) -> dict[NetName, NetHistory]:
     return fresh
 
 
-def _progress(store: RunStore, run: RunRecord, step: int) -> None:
-    """Where the run is; ``step`` is the latest step both plotted histories hold, so caption and plots agree."""
+def _progress(store: RunStore, run: RunRecord, step: int) -> str:
+    """Where the run is, and its phase; ``step`` is the latest step both plotted histories hold, so caption and plots
+    agree."""
     state = run_state(store, run)
     status, why = describe(run, state, lang())
     watchers = store.watchers(run.id, within=LIVE_S)
@@ -105,6 +106,7 @@ def _progress(store: RunStore, run: RunRecord, step: int) -> None:
         st.info(tr("lab.reference"), icon=":material/school:")
     elif run.status in ACTIVE:
         st.caption(tr("lab.shared", run=run.id))
+    return state.phase
 
 
 def _chart(where: Any, fig: go.Figure, key: str) -> None:
@@ -132,9 +134,10 @@ def _pair_view(store: RunStore, eng: Engine | None, rid: str) -> bool:
     run = watch_run(store, eng, rid, lab.session_id()) if watching(rid) else store.get(rid)
     nets = _histories(store, rid)
     step = min(h.steps for h in nets.values())
-    _progress(store, run, step)
+    phase = _progress(store, run, step)
     if step == 0:
-        st.info(tr("grad.loading"), icon=":material/hourglass_top:")
+        if phase in ("starting", "running"):  # a run waiting in line has said so above
+            st.info(tr("grad.loading"), icon=":material/hourglass_top:")
         return run.status in ACTIVE
     L = lang()
     shown = {n: thinned(h) for n, h in nets.items()}
