@@ -57,9 +57,11 @@ _APP_WITHOUT_DOT = textwrap.dedent(
         at = AppTest.from_file(sys.argv[1], default_timeout=180)
         at.query_params["lang"] = lang
         at.run()
-        home = {"errors": [e.value for e in at.error], "exceptions": [e.value for e in at.exception]}
+        home = {"errors": [e.value for e in at.error], "exceptions": [e.value for e in at.exception],
+                "captions": [c.value for c in at.sidebar.caption]}
         at.switch_page("app_pages/explorer.py").run()
-        explorer = {"errors": [e.value for e in at.error], "exceptions": [e.value for e in at.exception]}
+        explorer = {"errors": [e.value for e in at.error], "exceptions": [e.value for e in at.exception],
+                    "captions": [c.value for c in at.sidebar.caption]}
         out[lang] = {"home": home, "explorer": explorer, "metrics": len(at.metric)}
     print(json.dumps(out))
     """
@@ -84,6 +86,10 @@ def test_the_app_says_one_sentence_where_the_graph_would_be_without_dot(tmp_path
             assert said["exceptions"] == [], (lang, page)
             assert said["errors"] == [t("error.graphviz_missing", lang)], (lang, page)
         assert seen[lang]["metrics"] > 0  # the rest of the page is there
+        # the sidebar's device line, also on the first run, where Home runs before torch is imported
+        device = t("sidebar.device", lang, device="")
+        for page in ("home", "explorer"):
+            assert sum(c.startswith(device) for c in seen[lang][page]["captions"]) == 1, (lang, page)
 
 
 def _cli(args: list[str], tmp_path: Path) -> subprocess.CompletedProcess[str]:
