@@ -264,7 +264,8 @@ def _park(store: RunStore, rid: str, net: NetName) -> None:
     """The chain ends while the net is unfinished (stopped, idle): a checkpoint where it is, so Start resumes it."""
     store.append(rid, net, [], rate=0.0)  # it trains no more: the page's rate says so
     live = _LIVE.pop((rid, net), None)
-    if live is None or store.get(rid).nets[net].done:
+    run = store.get(rid)
+    if live is None or run.nets[net].done or run.status != "stopped":  # only a stopped run can be resumed
         return
     saved = store.get_blob(rid, net, "checkpoint")
     if saved is None or saved[0] < live.step:
