@@ -1,8 +1,8 @@
 """First paint in a real browser: from `streamlit run app.py` to the app's own navigation and to Home's graph.
 
 Issues 16 and 25's goal: the app's own navigation from the first paint (never Streamlit's legacy `pages/` list,
-which a fresh server showed while a `pages/` folder sat beside `app.py`), and ResNet-50's graph on Home within 3 s
-of the server answering. BEFORE is commit 576fc93 (the last with the `pages/` folder and its route files; another
+which a fresh server showed until `client.showSidebarNavigation = false` hid it), and ResNet-50's graph on Home
+within 3 s of the server answering. BEFORE is commit 576fc93 (the last that showed the legacy list; another
 with $BENCH_LAUNCH_BEFORE, e.g. d564400, issue 16's), checked out into a temporary `git worktree`; AFTER is this
 working tree (or the commit in $BENCH_LAUNCH_AFTER, checked out the same way). Each try starts a fresh server,
 the two alternate, and each figure is the median of the tries ($BENCH_LAUNCH_TRIES, 3 by default). Times are

@@ -53,14 +53,14 @@ def test_upload_opens_the_net_everywhere(at: AppTest, pets: tuple[bytes, torch.n
     ]  # fmt: skip
     assert at.metric[1].proto.help == f"{params:,}"
 
-    at.switch_page("app_pages/compare.py").run()
+    at.switch_page("pages/compare.py").run()
     assert not at.exception and at.radio(key="compare_scenario").value == "checkpoint"
     table = at.table[0].value
     assert list(table.columns) == ["pets.pth (yours)", "resnet34"]
     # the classifier has 37 rows, not 1000: 21,303,653 against 21,797,672 parameters, shown in units
     assert table.loc["params"].tolist() == ["21.3 M", "21.8 M"]
 
-    at.switch_page("app_pages/features.py").run()
+    at.switch_page("pages/features.py").run()
     assert not at.exception and not at.error
     assert [s.value for s in at.success] == ["Weights from your checkpoint pets.pth."]
     top5 = at.dataframe[0].value  # the file's own 37-way classifier, labelled "class i" without a names file

@@ -70,7 +70,7 @@ def test_home_draws_resnet50_at_stage_level() -> None:
 
 
 def test_explorer_graph_and_table_match_torchvision() -> None:
-    at = page("app_pages/explorer.py")
+    at = page("pages/explorer.py")
     [graph] = charts(at)
     text = labels(graph)
     assert "layer3.1 … layer3.5  ×5" in text
@@ -103,7 +103,7 @@ def test_explorer_graph_and_table_match_torchvision() -> None:
 
 
 def test_explorer_resnet1202_folds_opens_whole_and_twin_sits_beside_it() -> None:
-    at = page("app_pages/explorer.py")
+    at = page("pages/explorer.py")
     at.selectbox(key="arch").set_value("resnet1202").run()
     [graph] = charts(at)
     text = labels(graph)
@@ -122,7 +122,7 @@ def test_explorer_resnet1202_folds_opens_whole_and_twin_sits_beside_it() -> None
 
 
 def test_explorer_bad_input_is_one_sentence_in_place_of_the_graph() -> None:
-    at = page("app_pages/explorer.py")
+    at = page("pages/explorer.py")
     at.radio(key="net_mode").set_value("custom").run()
     at.selectbox(key="family").set_value("cifar").run()
     at.number_input(key="depth").set_value(75).run()
@@ -143,7 +143,7 @@ def test_explorer_bad_input_is_one_sentence_in_place_of_the_graph() -> None:
 
 
 def test_explorer_speaks_chinese() -> None:
-    at = page("app_pages/explorer.py")
+    at = page("pages/explorer.py")
     at.selectbox(key="lang").set_value("zh").run()
     assert not at.exception
     text = labels(charts(at)[0])
@@ -152,7 +152,7 @@ def test_explorer_speaks_chinese() -> None:
 
 
 def test_compare_is_table_1_with_torchvision_totals() -> None:
-    at = page("app_pages/compare.py")
+    at = page("pages/compare.py")
     assert at.radio(key="compare_scenario").value == "depths"
     table = at.table[0].value
     names = ("resnet18", "resnet34", "resnet50", "resnet101", "resnet152")

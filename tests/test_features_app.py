@@ -41,7 +41,7 @@ def at(tmp_path: Any, monkeypatch: pytest.MonkeyPatch) -> AppTest:
     app = AppTest.from_file(str(ROOT / "app.py"), default_timeout=120)
     app.query_params["arch"] = "resnet18"
     app.run()
-    return app.switch_page("app_pages/features.py").run()
+    return app.switch_page("pages/features.py").run()
 
 
 def test_sample_shows_every_stage_with_tracer_shapes(at: AppTest) -> None:

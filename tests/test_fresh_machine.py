@@ -59,7 +59,7 @@ _APP_WITHOUT_DOT = textwrap.dedent(
         at.run()
         home = {"errors": [e.value for e in at.error], "exceptions": [e.value for e in at.exception],
                 "captions": [c.value for c in at.sidebar.caption]}
-        at.switch_page("app_pages/explorer.py").run()
+        at.switch_page("pages/explorer.py").run()
         explorer = {"errors": [e.value for e in at.error], "exceptions": [e.value for e in at.exception],
                     "captions": [c.value for c in at.sidebar.caption]}
         out[lang] = {"home": home, "explorer": explorer, "metrics": len(at.metric)}

@@ -28,7 +28,7 @@ def store(app_store: RunStore) -> RunStore:
 
 
 def lab(run: str | None = None) -> AppTest:
-    return open_page("app_pages/gradients.py", run=run)
+    return open_page("pages/gradients.py", run=run)
 
 
 def _charts(at: AppTest) -> list[dict]:  # type: ignore[type-arg]

@@ -65,7 +65,7 @@ def check_selected(at: AppTest, lang: Lang, params: int) -> None:
 
 
 def test_search_selects_the_layer_and_no_match_is_one_sentence(conv_params: int) -> None:
-    at = open_page("app_pages/explorer.py")
+    at = open_page("pages/explorer.py")
     [opts] = charts(at)
     assert NODE not in items(opts)  # the explorer opens at block level: layer3.5 is folded in layer3.1-5 ×5
     assert at.text_input(key=f"{KEY}.query").value == ""
@@ -87,12 +87,12 @@ def test_search_selects_the_layer_and_no_match_is_one_sentence(conv_params: int)
 
 @pytest.mark.parametrize("lang", ["en", "zh"])
 def test_a_node_link_opens_and_selects_it(lang: Lang, conv_params: int) -> None:
-    at = open_page("app_pages/explorer.py", node=NODE, lang=lang if lang != "en" else None)
+    at = open_page("pages/explorer.py", node=NODE, lang=lang if lang != "en" else None)
     check_selected(at, lang, conv_params)
 
 
 def test_a_bad_node_link_is_one_sentence_and_the_graph_is_drawn() -> None:
-    at = open_page("app_pages/explorer.py", node="layer9.9")
+    at = open_page("pages/explorer.py", node="layer9.9")
     expected = [t("graph.bad_node", "en", node="layer9.9")]
     assert [w.value for w in at.warning] == expected
     [opts] = charts(at)
@@ -102,7 +102,7 @@ def test_a_bad_node_link_is_one_sentence_and_the_graph_is_drawn() -> None:
 
 
 def test_open_all_and_fold_all_and_the_twin_opens_with_the_net() -> None:
-    at = open_page("app_pages/explorer.py")
+    at = open_page("pages/explorer.py")
     layers = {x.name for x in trace("resnet50").layers}
     plain_layers = {x.name for x in trace(preset("resnet50", plain=True)).layers}
     assert len(layers) == 174 and len(plain_layers) == 174 - 8 - 16  # no projections (4 × 2), no adds (16)
@@ -131,7 +131,7 @@ def test_open_all_and_fold_all_and_the_twin_opens_with_the_net() -> None:
 
 
 def test_a_search_for_what_only_the_net_has_leaves_the_twin_drawn() -> None:
-    at = open_page("app_pages/explorer.py")
+    at = open_page("pages/explorer.py")
     at.toggle(key="explorer_twin").set_value(True).run()
     for query, first in (("downsample", "layer1.0.downsample.0"), ("layer2.0.add", "layer2.0.add")):
         at.text_input(key=f"{KEY}.query").set_value(query).run()

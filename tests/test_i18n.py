@@ -39,7 +39,7 @@ _LITERAL_KEY = re.compile(r"""\b(?:tr|t)\(\s*["']([a-z_]+(?:\.[A-Za-z0-9_.]+)+)[
 
 
 def test_every_literal_key_in_the_code_exists() -> None:
-    sources = [*ROOT.joinpath("resnet_viz").rglob("*.py"), *ROOT.joinpath("app_pages").glob("*.py"), ROOT / "app.py"]
+    sources = [*ROOT.joinpath("resnet_viz").rglob("*.py"), *ROOT.joinpath("pages").glob("*.py"), ROOT / "app.py"]
     used = {m for path in sources for m in _LITERAL_KEY.findall(path.read_text(encoding="utf-8"))}
     assert used, "the pattern found no keys"
     missing = sorted(k for k in used if k not in strings("en"))

@@ -48,7 +48,7 @@ def finished_run(store: RunStore, config: RunConfig = CONFIG) -> str:
 
 
 def page(run: str | None = None, lang: str | None = None) -> AppTest:
-    return open_page("app_pages/why_residual.py", run=run, lang=lang)
+    return open_page("pages/why_residual.py", run=run, lang=lang)
 
 
 def charts(at: AppTest) -> dict[str, dict[str, Any]]:

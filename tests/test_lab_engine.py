@@ -274,12 +274,9 @@ def one_slot() -> Iterator[Engine]:
     """One worker that trains one slice at a time, of SLICE steps, on one torch thread: a one-core server's engine."""
     from resnet_viz.lab import engine as engine_module
 
-    cores = engine_module.usable_cores
-    engine_module.usable_cores = lambda: 1  # type: ignore[assignment]
-    try:
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(engine_module, "usable_cores", lambda: 1)
         eng = Engine("", budget=Budget(seconds=0, steps=SLICE))
-    finally:
-        engine_module.usable_cores = cores  # type: ignore[assignment]
     try:
         yield eng
     finally:

@@ -1,33 +1,46 @@
 """`streamlit run app.py` is right from a fresh server's very first request: the root and every deep link, in both
 languages, open their page with the app's own navigation and the shared sidebar, and no "Page not found".
 
-Streamlit 1.67 turns on its legacy multipage mode when a folder named `pages/` sits beside `app.py`: until
-`st.navigation` first runs it lists that folder's file names in the sidebar and answers a deep link with the file
-of that name. The app keeps its pages in `app_pages/`, so every run, the first included, goes through `app.py`'s
-`st.navigation` (see resnet_viz/ui/pages.py). The first test checks that layout without a browser; the others start
-a fresh server per request, since only a server's first run could take another path.
+Until `st.navigation` has run once in the process, Streamlit serves the app from its legacy `pages/` scan (a
+`pages/` folder sits beside `app.py`); each url path therefore has a route file, pages/<url path>.py, that hands
+the run to `run_app` (see resnet_viz/ui/pages.py). The scan's own list of file names is hidden from the first
+paint (`client.showSidebarNavigation = false`), so the first menu on screen is the app's (issue 25). The first test
+checks that layout without a browser; the others start a fresh server per request, since only a server's first run
+takes the legacy path.
 """
 
 from __future__ import annotations
 
+import ast
+import tomllib
 from typing import Any
 from urllib.parse import urlsplit
 
 import pytest
 
 from resnet_viz.i18n import Lang, t
-from resnet_viz.ui.pages import PAGES
+from resnet_viz.ui.pages import PAGES, route_file
 from tests.conftest import ROOT, chromium_page, running_app, wait_idle
 
+ROUTE_BODY = ast.dump(ast.parse("from resnet_viz.ui.pages import run_app\nrun_app()"))
 
-def test_no_legacy_pages_folder_and_every_page_file_is_in_the_table() -> None:
-    # Streamlit's PagesManager takes the legacy mode when `pages/` exists beside the main script, whatever it holds.
-    assert not (ROOT / "pages").exists(), "a pages/ folder beside app.py brings back Streamlit's legacy page list"
-    files = [path for path, *_ in PAGES]
-    assert all((ROOT / path).is_file() for path in files)
-    on_disk = {p.relative_to(ROOT).as_posix() for p in (ROOT / "app_pages").glob("*.py")}
-    assert on_disk == set(files), "every file in app_pages/ is a page of the table"
-    assert len({url for *_, url in PAGES}) == len(PAGES)
+
+def test_every_url_path_has_a_route_file_and_nothing_else_is_scanned() -> None:
+    page_files = {path for path, *_ in PAGES}
+    url_paths = [url for *_, url in PAGES[1:]]  # the first page is the default one, served at "/"
+    routes = {route_file(url) for url in url_paths}
+    # A page file named after a url path would be run on its own by the legacy scan, without run_app's sidebar.
+    assert not page_files & routes, "name the page file differently from its url path"
+    for route in sorted(routes):
+        tree = ast.parse((ROOT / route).read_text(encoding="utf-8"))
+        body = tree.body[1:] if ast.get_docstring(tree) else tree.body
+        assert ast.dump(ast.Module(body=body, type_ignores=[])) == ROUTE_BODY, f"{route} must only call run_app()"
+    # The legacy scan takes every pages/*.py; anything beyond the pages and their routes would be a stray page.
+    scanned = {p.relative_to(ROOT).as_posix() for p in (ROOT / "pages").glob("*.py") if p.name != "__init__.py"}
+    assert scanned == page_files | routes
+    # the scan's list of file names is never drawn: hidden from a session's first message on
+    config = tomllib.loads((ROOT / ".streamlit" / "config.toml").read_text(encoding="utf-8"))
+    assert config["client"]["showSidebarNavigation"] is False
 
 
 FIRST_REQUESTS = [

@@ -20,7 +20,7 @@ from tests.conftest import open_page
 
 
 def tour(**params: str) -> AppTest:
-    return open_page("app_pages/tour.py", **params)
+    return open_page("pages/tour.py", **params)
 
 
 def text(at: AppTest) -> str:

@@ -1,10 +1,17 @@
 """The page table, the app's router (`run_app`) and the shared sidebar drawn before any page runs.
 
-Every run of the app goes through `run_app`, which `app.py` calls: its `st.navigation` opens the page whose url
-path the browser asked for (`/architecture?arch=resnet34` on a fresh server's very first request too), and draws
-the app's own menu. The page files live in `app_pages/`, not `pages/`: a folder named `pages/` beside `app.py`
-puts Streamlit 1.67 in its legacy multipage mode until `st.navigation` first runs, which shows its own list of
-file names and answers a deep link with the file of that name (docs/DESIGN.md, "No `pages/` folder").
+Every run of the app goes through `run_app`: `app.py` calls it, and so does each *route file*
+`pages/<url path>.py`. Streamlit serves a fresh server from its legacy `pages/` folder scan until
+`st.navigation` has run once in the process (its docs: "As soon as any session of your app executes the
+st.navigation command, your app will ignore the pages/ directory"); in that mode a first request for
+`/architecture` runs the file whose name is that url path, `pages/architecture.py`, and any other path opens
+"Page not found". The route file hands the run to `run_app`, whose `st.navigation` opens the page registered
+under the same url path (`pages/explorer.py`) and switches the server to `st.navigation` for good.
+
+The legacy mode also lists the scanned file names in the sidebar until the app's own menu replaces it (issue 25).
+`.streamlit/config.toml` sets `client.showSidebarNavigation = false`, which a session's first message carries, so
+that list is never drawn; `navigation` switches the option back on (it is scriptable) before `st.navigation`, whose
+menu is then drawn in the sidebar as usual: the first menu on screen is the app's own.
 """
 
 from __future__ import annotations
@@ -17,18 +24,25 @@ from streamlit.navigation.page import StreamlitPage
 from .sidebar import current, init_state, language_picker, show_device, sidebar
 from .text import tr
 
-__all__ = ["PAGES", "navigation", "run_app"]
+__all__ = ["PAGES", "navigation", "route_file", "run_app"]
 
-# (file, title key, icon, url path); the first is the default page, served at "/".
+# (file, title key, icon, url path); the first is the default page, served at "/". Every other url path needs
+# its route file, pages/<url path>.py, holding `run_app()` (tests/test_launch.py checks). A page's own file is
+# never named after a url path: the legacy scan would run it on its own, without `run_app` and the sidebar.
 PAGES: tuple[tuple[str, str, str, str], ...] = (
-    ("app_pages/home.py", "nav.home", ":material/home:", "overview"),
-    ("app_pages/explorer.py", "nav.explorer", ":material/account_tree:", "architecture"),
-    ("app_pages/compare.py", "nav.compare", ":material/compare_arrows:", "comparison"),
-    ("app_pages/gradients.py", "nav.gradients", ":material/monitoring:", "gradient-lab"),
-    ("app_pages/features.py", "nav.features", ":material/image_search:", "feature-maps"),
-    ("app_pages/tour.py", "nav.tour", ":material/school:", "guided-tour"),
-    ("app_pages/why_residual.py", "nav.insights", ":material/insights:", "insights"),
+    ("pages/home.py", "nav.home", ":material/home:", "overview"),
+    ("pages/explorer.py", "nav.explorer", ":material/account_tree:", "architecture"),
+    ("pages/compare.py", "nav.compare", ":material/compare_arrows:", "comparison"),
+    ("pages/gradients.py", "nav.gradients", ":material/monitoring:", "gradient-lab"),
+    ("pages/features.py", "nav.features", ":material/image_search:", "feature-maps"),
+    ("pages/tour.py", "nav.tour", ":material/school:", "guided-tour"),
+    ("pages/why_residual.py", "nav.insights", ":material/insights:", "insights"),
 )
+
+
+def route_file(url_path: str) -> str:
+    """The route file the legacy `pages/` scan serves `/<url_path>` from on a fresh server."""
+    return f"pages/{url_path}.py"
 
 
 def navigation() -> StreamlitPage:
@@ -38,6 +52,7 @@ def navigation() -> StreamlitPage:
         st.Page(path, title=tr(key), icon=icon, url_path=url, default=(i == 0))
         for i, (path, key, icon, url) in enumerate(PAGES)
     ]
+    st.set_option("client.showSidebarNavigation", True)  # the app's own menu; the legacy list stays hidden
     nav = st.navigation(pages)
     sidebar()
     return nav

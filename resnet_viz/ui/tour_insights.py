@@ -23,7 +23,7 @@ from .tour_graph import tour_graph
 __all__ = ["landscape_view", "lesion_view"]
 
 Facts = dict[str, object]
-_INSIGHTS_PAGE = "app_pages/why_residual.py"
+_INSIGHTS_PAGE = "pages/why_residual.py"
 
 
 def _pct(x: float | None) -> str:
