@@ -18,6 +18,7 @@ from torch import Tensor, nn
 
 __all__ = [
     "ActivationRecord",
+    "activation_record",
     "FeatureResult",
     "Prediction",
     "capture",
@@ -26,11 +27,12 @@ __all__ = [
     "heat_overlay",
     "mean_overlay",
     "montage",
+    "predictions",
     "to_png",
     "top_channels",
 ]
 
-Kind = Literal["stem", "stage", "block"]
+Kind = Literal["stem", "stage", "block", "layer"]  # "layer": any other node of the graph (node_maps)
 
 # Viridis (van der Walt & Smith, matplotlib's default): perceptually uniform, readable in grey.
 _VIRIDIS: Final = np.array(
@@ -57,7 +59,7 @@ _LUT: Final = np.stack(
 class ActivationRecord:
     """The output of one stage (or block) for one picture."""
 
-    name: str  # "stem", "layer1", ..., or "layer3.1" for a block
+    name: str  # "stem", "layer1", ..., "layer3.1" for a block, or any layer's module path ("layer3.1.conv2")
     kind: Kind
     shape: tuple[int, int, int]  # (C, H, W)
     values: np.ndarray  # (C, H, W) float32
@@ -90,11 +92,16 @@ class FeatureResult:
 
     def predictions(self, k: int = 5, categories: tuple[str, ...] | None = None) -> tuple[Prediction, ...]:
         """The k most likely classes (softmax over the logits), best first."""
-        z = self.logits.astype(np.float64)
-        p = np.exp(z - z.max())
-        p /= p.sum()
-        order = np.argsort(-p, kind="stable")[:k]
-        return tuple(Prediction(int(i), float(p[i]), categories[i] if categories else f"class {int(i)}") for i in order)
+        return predictions(self.logits, k, categories)
+
+
+def predictions(logits: np.ndarray, k: int = 5, categories: tuple[str, ...] | None = None) -> tuple[Prediction, ...]:
+    """The k most likely classes of (num_classes,) logits (softmax), best first."""
+    z = logits.astype(np.float64)
+    p = np.exp(z - z.max())
+    p /= p.sum()
+    order = np.argsort(-p, kind="stable")[:k]
+    return tuple(Prediction(int(i), float(p[i]), categories[i] if categories else f"class {int(i)}") for i in order)
 
 
 def top_channels(channel_means: np.ndarray, k: int) -> tuple[int, ...]:
@@ -103,7 +110,8 @@ def top_channels(channel_means: np.ndarray, k: int) -> tuple[int, ...]:
     return tuple(int(i) for i in order[: max(1, k)])
 
 
-def _record(name: str, kind: Kind, t: Tensor) -> ActivationRecord:
+def activation_record(name: str, kind: Kind, t: Tensor) -> ActivationRecord:
+    """The record of one output (1, C, H, W): its values as float32 numpy, each channel's mean, its range."""
     v = t.detach()[0].float().cpu().numpy()  # (C, H, W)
     return ActivationRecord(
         name=name,
@@ -129,13 +137,13 @@ def capture(model: nn.Module, x: Tensor, *, blocks: bool = False) -> FeatureResu
 
     def on_output(name: str, kind: Kind, order: int) -> Callable[[nn.Module, Any, Any], None]:
         def hook(_m: nn.Module, _inputs: Any, output: Any) -> None:
-            seen.append((order, _record(name, kind, output)))
+            seen.append((order, activation_record(name, kind, output)))
 
         return hook
 
     def on_stem(order: int) -> Callable[[nn.Module, Any], None]:
         def hook(_m: nn.Module, inputs: Any) -> None:
-            seen.append((order, _record("stem", "stem", inputs[0])))
+            seen.append((order, activation_record("stem", "stem", inputs[0])))
 
         return hook
 
