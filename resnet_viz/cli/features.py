@@ -1,4 +1,5 @@
-"""`python -m resnet_viz features`: a picture through a ResNet; each stage's top channels as PNG grids."""
+"""`python -m resnet_viz features`: a picture through a ResNet; each stage's top channels as PNG grids, or with
+``--stats`` every node's activation statistics (mean, standard deviation, dead-ReLU share) from one pass."""
 
 from __future__ import annotations
 
@@ -10,13 +11,14 @@ from ..errors import InputError
 from ..nets.checkpoint import read_class_names
 from ..nets.infer import Inferred, load_weights
 from ..nets.resnet import ResNet
+from ..vision.activations import ActivationStats, node_stats
 from ..vision.features import FeatureResult, capture, mean_overlay, montage, to_png
 from ..vision.images import load_image, preprocess, resize_size
 from ..vision.weights import WeightsInfo, load_model, twin_of
 from .checkpoint import add_checkpoint_flag, net_from_args
 from .common import add_spec_flags, positive_int
 
-__all__ = ["features_json", "register"]
+__all__ = ["features_json", "register", "stats_json"]
 
 
 def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
@@ -30,6 +32,9 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     p.add_argument("--top-k", type=positive_int, default=16, help="channels per grid, by mean activation")
     p.add_argument("--blocks", action="store_true", help="every block too, not only the stem and stages")
     p.add_argument("--out-dir", type=Path, help="write <stage>.png grids and <stage>_mean.png overlays here")
+    p.add_argument(
+        "--stats", action="store_true", help="every node's mean, std and dead-ReLU share (one pass) instead of grids"
+    )
     p.add_argument("--json", action="store_true", help="print one JSON object")
     p.set_defaults(run=run)
 
@@ -63,6 +68,37 @@ def features_json(
     return out
 
 
+def stats_json(
+    arch: str, info: WeightsInfo, result: ActivationStats, *, classes: bool = True
+) -> dict[str, object]:
+    """The --stats --json object: what was used, then every graph node's statistics in the order they ran."""
+    out: dict[str, object] = {
+        "arch": arch,
+        "weights": _weights_label(info),
+        "input_shape": list(result.input_shape),
+        "nodes": [
+            {"node": s.node, "kind": s.kind, "type": s.type, "shape": list(s.shape), "mean": s.mean, "std": s.std,
+             "dead": s.dead}  # fmt: skip
+            for s in result.nodes.values()
+        ],
+    }
+    if info.pretrained and not info.classifier_reset and classes:
+        out["prediction"] = [
+            {"index": p.index, "label": p.label, "probability": p.probability}
+            for p in result.predictions(5, info.categories)
+        ]
+    return out
+
+
+def _print_stats(title: str, info: WeightsInfo, result: ActivationStats) -> None:
+    print(f"{title}  weights: {_weights_label(info)}  input {'×'.join(map(str, result.input_shape))}")
+    print(f"  {'node':<24} {'type':<18} {'shape':>14} {'mean':>10} {'std':>10} {'dead':>7}")
+    for s in result.nodes.values():
+        dead = "" if s.dead is None else f"{s.dead:7.1%}"
+        shape = "×".join(map(str, s.shape))
+        print(f"  {s.node:<24} {s.type:<18} {shape:>14} {s.mean:10.4g} {s.std:10.4g} {dead:>7}")
+
+
 def _checkpoint_model(a: argparse.Namespace, inferred: Inferred) -> tuple[ResNet, WeightsInfo]:
     """The checkpoint's own net and weights (its plain twin with --plain), with the class names given."""
     if a.weights is not None:
@@ -93,6 +129,15 @@ def run(a: argparse.Namespace) -> int:
         if not ckpt.is_file():
             raise InputError("checkpoint_missing_file", path=str(ckpt))
         model, info = load_model(spec, "file", checkpoint=(ckpt.name, ckpt.read_bytes()))
+    if a.stats:
+        if a.out_dir is not None:
+            raise InputError("conflict", first="--stats", second="--out-dir")
+        stats = node_stats(model, pre.tensor)
+        if a.json:
+            print(json.dumps(stats_json(spec.name, info, stats, classes=spec.num_classes > 0)))
+        else:
+            _print_stats(spec.title, info, stats)
+        return 0
     result = capture(model, pre.tensor, blocks=a.blocks)
     if a.out_dir is not None:
         a.out_dir.mkdir(parents=True, exist_ok=True)
