@@ -195,7 +195,10 @@ def test_gradcam_at_layer4_is_todays_gradcam(resnet18: ResNet) -> None:
     x = _picture(64)
     for tap in ("layer4", "layer3.1", "stem"):
         for cls in (None, 7):
-            want, got = gradcam(resnet18, x, tap=tap, class_index=cls), node_gradcam(resnet18, x, node=tap, class_index=cls)
+            want, got = (
+                gradcam(resnet18, x, tap=tap, class_index=cls),
+                node_gradcam(resnet18, x, node=tap, class_index=cls),
+            )
             assert got.tap == want.tap and got.class_index == want.class_index and got.score == want.score
             assert np.array_equal(got.cam, want.cam) and np.array_equal(got.weights, want.weights)
     assert no_hooks(resnet18)
@@ -285,7 +288,7 @@ def test_beyond_the_ceiling_is_one_sentence_and_nothing_runs(meta_resnet152: tup
     for fn in (node_activation, node_gradcam):  # Grad-CAM keeps every activation: 1.2 GiB over the default 1 GiB
         with pytest.raises(ResourceError):
             fn(model, x, node="layer4", limit=ACTIVATION_LIMIT_MIB * 2**20 if fn is node_gradcam else 64 * 2**20)
-    assert calls == [] and no_hooks(model.layer1) and not model._forward_hooks  # only the counter is left
+    assert calls == [] and no_hooks(model.stages()[0]) and not model._forward_hooks  # only the counter is left
     assert check_fits(model.spec, (448, 448), kept=False, limit=ACTIVATION_LIMIT_MIB * 2**20) == fp  # stats: fits
 
 
@@ -331,7 +334,12 @@ def test_the_same_key_at_once_is_computed_once() -> None:
     model = _net("resnet20")
     calls = _counted(model)
     started, go = threading.Event(), threading.Event()
-    model.register_forward_pre_hook(lambda _m, _i: (started.set(), go.wait(5)) and None)
+
+    def hold(_m: nn.Module, _i: Any) -> None:  # the first caller stays inside its forward pass until told
+        started.set()
+        go.wait(5)
+
+    model.register_forward_pre_hook(hold)
     cache, x = StatsCache(), _picture(32)
     got: list[ActivationStats] = []
     first = threading.Thread(target=lambda: got.append(cache.stats(model, x, weights="w")))
@@ -369,8 +377,9 @@ def test_cli_stats_json(tmp_path: Any, capsys: pytest.CaptureFixture[str], monke
     got = json.loads(capsys.readouterr().out)
     graph = hierarchy(trace("resnet20", input_size=32))
     assert got["arch"] == "resnet20" and got["input_shape"] == [3, 32, 32] and "prediction" not in got
-    assert [n["node"] for n in got["nodes"]] == [n for n in got["nodes"] and [m["node"] for m in got["nodes"]]]
-    assert {n["node"] for n in got["nodes"]} == {n.id for n in graph.nodes.values() if n.kind not in ("input", "output", "run")}
+    assert {n["node"] for n in got["nodes"]} == {
+        n.id for n in graph.nodes.values() if n.kind not in ("input", "output", "run")
+    }
     relu = next(n for n in got["nodes"] if n["node"] == "layer2.0.relu1")
     assert relu["type"] == "ReLU" and 0 <= relu["dead"] <= 1 and relu["shape"] == [32, 16, 16]
     assert all(math.isfinite(n["std"]) for n in got["nodes"])

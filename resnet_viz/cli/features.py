@@ -68,17 +68,22 @@ def features_json(
     return out
 
 
-def stats_json(
-    arch: str, info: WeightsInfo, result: ActivationStats, *, classes: bool = True
-) -> dict[str, object]:
+def stats_json(arch: str, info: WeightsInfo, result: ActivationStats, *, classes: bool = True) -> dict[str, object]:
     """The --stats --json object: what was used, then every graph node's statistics in the order they ran."""
     out: dict[str, object] = {
         "arch": arch,
         "weights": _weights_label(info),
         "input_shape": list(result.input_shape),
         "nodes": [
-            {"node": s.node, "kind": s.kind, "type": s.type, "shape": list(s.shape), "mean": s.mean, "std": s.std,
-             "dead": s.dead}  # fmt: skip
+            {
+                "node": s.node,
+                "kind": s.kind,
+                "type": s.type,
+                "shape": list(s.shape),
+                "mean": s.mean,
+                "std": s.std,
+                "dead": s.dead,
+            }
             for s in result.nodes.values()
         ],
     }

@@ -168,13 +168,15 @@ def node_stats(model: ResNet, x: Tensor, *, limit: int | None = None) -> Activat
     handles = []
     was_training = model.training
     try:
-        for module, name in names.items():
+        for module in names:
             if module in groups:
                 node, kind, _ = groups[module]
                 handles.append(module.register_forward_hook(on_group(node, kind == "stage")))
                 if kind == "stage":
                     handles.append(module.register_forward_pre_hook(on_stage_enter(node)))
-            elif module is not model and not any(True for _ in module.children()) and not isinstance(module, nn.Identity):
+            elif (
+                module is not model and not any(True for _ in module.children()) and not isinstance(module, nn.Identity)
+            ):
                 handles.append(module.register_forward_hook(on_leaf(module)))
         model.eval()
         with torch.inference_mode():

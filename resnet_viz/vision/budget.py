@@ -91,5 +91,7 @@ def check_fits(spec: ResNetSpec, size: tuple[int, int], *, kept: bool, limit: in
     need = fp.kept if kept else fp.streamed
     cap = activation_limit() if limit is None else limit
     if need > cap:
-        raise ResourceError("activations_too_big", name=spec.title, h=size[0], w=size[1], need=_gib(need), limit=_gib(cap))
+        raise ResourceError(
+            "activations_too_big", name=spec.title, h=size[0], w=size[1], need=_gib(need), limit=_gib(cap)
+        )
     return fp

@@ -18,9 +18,9 @@ from torch import Tensor, nn
 
 __all__ = [
     "ActivationRecord",
-    "activation_record",
     "FeatureResult",
     "Prediction",
+    "activation_record",
     "capture",
     "channel_image",
     "colorize",
