@@ -4,7 +4,7 @@ Two figures, from the tracer's records (nothing is allocated; ResNet-152 at 448 
 
 - ``streamed``: a pass whose hooks reduce each output at once (the statistics, a node's grid) holds, at worst, one
   segment (a block, the stem or the head) at a time: its input, kept for the shortcut, and every output inside it;
-  plus the float64 copy and the zero mask of the largest output being reduced. An upper bound of the peak.
+  plus the deviations, their squares and the zero mask of the largest output being reduced. An upper bound of the peak.
 - ``kept``: a pass that must go backward (Grad-CAM) keeps every output for autograd, plus the input and a gradient
   of the largest output.
 
@@ -32,7 +32,7 @@ __all__ = ["ACTIVATION_LIMIT_ENV", "ACTIVATION_LIMIT_MIB", "Footprint", "activat
 ACTIVATION_LIMIT_MIB: Final = 1024
 ACTIVATION_LIMIT_ENV: Final = "RESNET_VIZ_ACTIVATION_MIB"
 _FLOAT32: Final = 4  # bytes per activation
-_REDUCE_FACTOR: Final = 9 / 4  # reducing one output: its float64 copy (2x) and its zero mask (1 byte per element)
+_REDUCE_FACTOR: Final = 9 / 4  # reducing one output: its deviations and their squares (float32) and its zero mask
 
 
 @dataclass(frozen=True)
