@@ -18,6 +18,7 @@ from resnet_viz import build, trace
 from resnet_viz.cli import main
 from resnet_viz.errors import InputError, ResourceError
 from resnet_viz.graph.model import hierarchy
+from resnet_viz.graph.overlay import node_overlay
 from resnet_viz.nets.choices import make_spec
 from resnet_viz.nets.resnet import ResNet
 from resnet_viz.nets.spec import ResNetSpec
@@ -155,6 +156,11 @@ def test_the_plain_twin_shares_the_ids_and_one_scale(resnet20: ResNet) -> None:
         assert shared_scale([net, plain], stat) == (min(both), max(both))  # type: ignore[arg-type]
     assert shared_scale([net, plain], "dead") == (0.0, 1.0)
     assert net["layer1.0.conv1"] == plain["layer1.0.conv1"]  # the same weights and input up to the first add
+    lo, hi = shared_scale([net, plain], "std")
+    overlay = node_overlay(graph, plain.values("std"), key="std", label="std", lo=lo, hi=hi)
+    runs = {n.id: n.children[-1] for n in graph.nodes.values() if n.kind == "run"}
+    assert runs["layer1.0-2"] == "layer1.2" and overlay.range() == (lo, hi)
+    assert dict(overlay.values) == {**plain.values("std"), **{r: plain[last].std for r, last in runs.items()}}
 
 
 def _stem_model(bias: float, center: float) -> ResNet:

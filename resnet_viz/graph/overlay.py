@@ -15,7 +15,7 @@ from .colors import color_at
 from .model import Hierarchy
 from .units import human
 
-__all__ = ["TRACE_OVERLAYS", "Overlay", "layer_overlay", "shared_range", "trace_overlay"]
+__all__ = ["TRACE_OVERLAYS", "Overlay", "layer_overlay", "node_overlay", "shared_range", "trace_overlay"]
 
 Scale = Literal["linear", "log"]
 TRACE_OVERLAYS: Final = ("params", "macs", "output", "rf")
@@ -112,3 +112,23 @@ def layer_overlay(
             sums[a] = sums.get(a, 0.0) + v * v
     rss = {a: math.sqrt(s) for a, s in sums.items() if a not in out}
     return Overlay(key, label, {**out, **rss}, scale, digits=digits)
+
+
+def node_overlay(
+    h: Hierarchy,
+    values: Mapping[str, float],
+    *,
+    key: str,
+    label: str,
+    lo: float | None = None,
+    hi: float | None = None,
+    digits: int = 3,
+) -> Overlay:
+    """Numbers measured at every node (a picture's activation statistics, ``ActivationStats.values``), exactly as
+    given, on a linear scale (a mean may be negative); a folded run of blocks shows its last block's number, as its
+    output is that block's. ``lo`` / ``hi``: a range shared with the plain twin (``shared_scale``)."""
+    out = {k: float(v) for k, v in values.items() if k in h}
+    for n in h.nodes.values():
+        if n.kind == "run" and n.children and n.children[-1] in out:
+            out[n.id] = out[n.children[-1]]
+    return Overlay(key, label, out, "linear", lo, hi, digits)
