@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import math
 import re
+import threading
 from collections.abc import Callable
 from typing import Any, Final
 
@@ -73,8 +74,11 @@ def node_activation(model: ResNet, x: Tensor, *, node: str, limit: int | None = 
     check_fits(model.spec, (int(x.shape[2]), int(x.shape[3])), kept=False, limit=limit)
     module, kind, on_input = resolve_node(model, node)
     kept: list[ActivationRecord] = []
+    owner = threading.get_ident()  # another session's pass through the same shared model is let by, never stopped
 
     def keep(t: Tensor) -> None:
+        if threading.get_ident() != owner:
+            return
         _check_spatial(node, t)
         kept.append(activation_record(node, kind, t))
         raise _Stop
@@ -118,16 +122,19 @@ def node_gradcam(
     check_fits(model.spec, (int(x.shape[2]), int(x.shape[3])), kept=True, limit=limit)
     module, _, on_input = resolve_node(model, node)
     kept: list[Tensor] = []
+    owner = threading.get_ident()  # only this thread's pass: another session's through the same model is let by
 
     def keep_input() -> Callable[[nn.Module, Any], None]:
         def hook(_m: nn.Module, inputs: Any) -> None:
-            kept.append(inputs[0])
+            if threading.get_ident() == owner:
+                kept.append(inputs[0])
 
         return hook
 
     def keep_output() -> Callable[[nn.Module, Any, Any], None]:
         def hook(_m: nn.Module, _inputs: Any, output: Any) -> None:
-            kept.append(output)
+            if threading.get_ident() == owner:
+                kept.append(output)
 
         return hook
 
