@@ -141,6 +141,9 @@ def node_stats(model: ResNet, x: Tensor, *, limit: int | None = None) -> Activat
     outputs: dict[str, _Reduced] = {}  # block / stage id -> numbers of its output
     calls: dict[str, int] = {}
     where = {"section": "stem"}  # the stage running now; "stem" before the first, "head" after the last
+    # The last output reduced: a block's output is its last ReLU's tensor, a stage's its last block's, so each is
+    # reduced once. Holding it until the next hook keeps alive only what the pass itself still holds.
+    last: list[tuple[Tensor, _Reduced]] = []
 
     def on_leaf(module: nn.Module) -> Callable[[nn.Module, Any, Any], None]:
         name, relu = names[module], isinstance(module, nn.ReLU)
@@ -150,7 +153,9 @@ def node_stats(model: ResNet, x: Tensor, *, limit: int | None = None) -> Activat
                 return
             calls[name] = calls.get(name, 0) + 1
             label = name if calls[name] == 1 else f"{name}#{calls[name]}"  # a reused module, as the tracer labels it
-            layers[label] = (type(module).__name__, where["section"], _reduce(output, relu=relu))
+            reduced = _reduce(output, relu=relu)
+            last[:] = [(output, reduced)]
+            layers[label] = (type(module).__name__, where["section"], reduced)
 
         return hook
 
@@ -165,7 +170,7 @@ def node_stats(model: ResNet, x: Tensor, *, limit: int | None = None) -> Activat
         def hook(_m: nn.Module, _inputs: Any, output: Any) -> None:
             if threading.get_ident() != owner:
                 return
-            outputs[node] = _reduce(output, relu=False)
+            outputs[node] = last[0][1] if last and last[0][0] is output else _reduce(output, relu=False)
             if stage:
                 where["section"] = "head"  # until the next stage begins
 
@@ -191,6 +196,7 @@ def node_stats(model: ResNet, x: Tensor, *, limit: int | None = None) -> Activat
         for handle in handles:
             handle.remove()
         model.train(was_training)
+        last.clear()
     nodes = _assemble(layers, outputs, groups)
     return ActivationStats(model.spec.name, (int(x.shape[1]), h, w), nodes, logits[0].float().cpu().numpy())
 
