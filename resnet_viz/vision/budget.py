@@ -4,13 +4,13 @@ Two figures, from the tracer's records (nothing is allocated; ResNet-152 at 448 
 
 - ``streamed``: a pass whose hooks reduce each output at once (the statistics, a node's grid) holds, at worst, one
   segment (a block, the stem or the head) at a time: its input, kept for the shortcut, and every output inside it;
-  plus the deviations, their squares and the zero mask of the largest output being reduced. An upper bound of the peak.
+  plus the squared deviations and the zero mask of the largest output being reduced. An upper bound of the peak.
 - ``kept``: a pass that must go backward (Grad-CAM) keeps every output for autograd, plus the input and a gradient
   of the largest output.
 
-Both are float32, one picture. ResNet-50 at 224 px streams about 30 MiB and keeps about 150 MiB; ResNet-152 at
+Both are float32, one picture. ResNet-50 at 224 px streams about 28 MiB and keeps about 150 MiB; ResNet-152 at
 448 px keeps about 1.2 GiB, beyond the default ceiling of 1 GiB, so its Grad-CAM is refused while its statistics
-(about 125 MiB streamed) are not.
+(about 113 MiB streamed) are not. Sampled peaks are about half of these (docs/DESIGN.md).
 """
 
 from __future__ import annotations
@@ -32,7 +32,7 @@ __all__ = ["ACTIVATION_LIMIT_ENV", "ACTIVATION_LIMIT_MIB", "Footprint", "activat
 ACTIVATION_LIMIT_MIB: Final = 1024
 ACTIVATION_LIMIT_ENV: Final = "RESNET_VIZ_ACTIVATION_MIB"
 _FLOAT32: Final = 4  # bytes per activation
-_REDUCE_FACTOR: Final = 9 / 4  # reducing one output: its deviations and their squares (float32) and its zero mask
+_REDUCE_FACTOR: Final = 5 / 4  # reducing one output: its squared deviations (a float32 copy) and its zero mask
 
 
 @dataclass(frozen=True)
