@@ -12,7 +12,6 @@ checkpoint are dropped as soon as the file is read. Each kind of bad file gets o
 from __future__ import annotations
 
 import argparse
-import hashlib
 import io
 import pickle
 import re
@@ -60,7 +59,7 @@ class Checkpoint:
     prefix: str  # what was stripped from every key ("module.model." for two), "" for none
     tensors: Mapping[str, Tensor] = field(repr=False, compare=False)  # under torchvision's names
     dialect: DialectName = "torchvision"  # the code base whose names the file used
-    digest: str = ""  # sha256 of the file's bytes: the same file opened twice is one file
+    digest: str = ""  # sha256 of the file's bytes, set by the pool that shares one file between sessions
 
     @property
     def nbytes(self) -> int:
@@ -185,8 +184,7 @@ def _read(data: bytes, name: str) -> Checkpoint:
         raise InputError("ckpt_no_tensors")
     stripped, prefix = _strip(sd)
     dialect, tensors = canonical(stripped)
-    digest = hashlib.sha256(data).hexdigest()
-    return Checkpoint(name, form, key, prefix, tensors=tensors, dialect=dialect, digest=digest)
+    return Checkpoint(name, form, key, prefix, tensors=tensors, dialect=dialect)
 
 
 def read_checkpoint_file(path: str | Path, *, available: int | None = None) -> Checkpoint:

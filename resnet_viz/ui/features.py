@@ -229,8 +229,9 @@ def render_features() -> None:
     sel = usable()
     if sel is None or sel.spec is None:
         return
-    spec = sel.spec.replace(plain=False)  # the residual net, with its plain twin beside it
     mine = sel.checkpoint
+    # the residual net, with its plain twin beside it; a plain checkpoint's own net first, its residual twin beside it
+    spec = sel.spec.replace(plain=mine is not None and mine.inferred.spec.plain)
     if mine is not None and spec.in_channels != 3:
         say_error(InputError("ckpt_in_channels", n=spec.in_channels))
         return

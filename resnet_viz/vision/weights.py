@@ -228,8 +228,14 @@ def twin_of(model: ResNet) -> ResNet:
     No plain twin was ever trained on ImageNet, so this shows what the residual net's own weights do
     once every shortcut is taken away.
     """
-    twin = build(model.spec.twin(), device="cpu")
     sd = model.state_dict()
+    twin = build(model.spec.twin(), device="meta")
+    own = twin.state_dict()
+    if all(k in sd and sd[k].shape == v.shape for k, v in own.items()):
+        # every tensor is the net's own: the twin shares them (assign), so it costs no second copy of the weights
+        twin.load_state_dict({k: sd[k] for k in own}, strict=True, assign=True)
+        return twin.eval()
+    twin = build(model.spec.twin(), device="cpu")
     own = twin.state_dict()
     twin.load_state_dict({k: sd[k] for k in own if k in sd and sd[k].shape == own[k].shape}, strict=False)
     return twin.to(next(model.parameters()).device).eval()
