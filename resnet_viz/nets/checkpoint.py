@@ -115,6 +115,8 @@ def _torch_load(data: bytes, name: str) -> object:
     except pickle.UnpicklingError as e:
         if "weights only" not in str(e).lower():
             raise InputError("ckpt_truncated", name=name) from e
+        if "Unsupported operand" in str(e) and data[:1] == b"\x80":  # torch's safe unpickler lacks newer opcodes
+            raise InputError("ckpt_old_format", name=name, protocol=data[1]) from e
         found = _GLOBAL.search(str(e))  # the class or function the pickle wanted to call
         if found is None:
             raise InputError("ckpt_pickled_code", name=name) from e
