@@ -48,8 +48,9 @@ def max_upload_bytes() -> int:
 
 
 def checkpoint_memory_bytes() -> int:
-    """``RESNET_VIZ_CHECKPOINT_MB``: the most checkpoint weights the web server holds at once, over all sessions (a file
-    several sessions open counts once); default 4096 MiB. A file that would pass it is refused, and none open is lost."""
+    """``RESNET_VIZ_CHECKPOINT_MB``: the most checkpoint weights the web server holds at once, over all sessions
+    (a file several sessions open counts once); default 4096 MiB. A file that would pass it is refused, and none open
+    is lost."""
     raw = os.environ.get("RESNET_VIZ_CHECKPOINT_MB", "").strip()
     mb = int(raw) if raw.isdigit() and int(raw) > 0 else 4096
     return mb * 2**20

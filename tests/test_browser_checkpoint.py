@@ -23,6 +23,15 @@ def _main_has(page: Any, text: str) -> None:
     )
 
 
+def _metric(page: Any, label: str) -> str:
+    """The value of the st.metric labelled ``label`` on the page (exactly one has it)."""
+    metric = page.locator('[data-testid="stMetric"]').filter(
+        has=page.locator('[data-testid="stMetricLabel"]', has_text=label)
+    )
+    assert metric.count() == 1
+    return str(metric.locator('[data-testid="stMetricValue"]').inner_text()).strip()
+
+
 def test_upload_a_checkpoint_and_read_its_line_and_totals(
     page: Any, app_url: str, artifacts: Path, tmp_path: Path
 ) -> None:
@@ -44,8 +53,10 @@ def test_upload_a_checkpoint_and_read_its_line_and_totals(
     _main_has(page, line)
     wait_idle(page, 120)
     _main_has(page, f"{report.totals.params / 1e6:.2f} M")
-    text = page.inner_text('[data-testid="stMain"]')
-    assert f"{report.totals.macs / 1e9:.2f} G" in text and "52" in text  # depth: three stem convs
+    # each total read from its own metric: the value under its label
+    assert _metric(page, "Depth") == "52"  # three stem convs, 16 blocks of three, the classifier
+    assert _metric(page, "Parameters") == f"{report.totals.params / 1e6:.2f} M"
+    assert _metric(page, "MACs") == f"{report.totals.macs / 1e9:.2f} G"
     assert page.locator('[data-testid="stException"]').count() == 0
     page.screenshot(path=str(artifacts / "checkpoint_en.png"), full_page=True)
 

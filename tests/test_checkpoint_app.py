@@ -128,9 +128,11 @@ def test_the_file_stays_open_when_the_sidebar_leaves_my_checkpoint(
     assert kept in [c.value for c in at.sidebar.caption]
     assert at.metric[0].value == "34"
     at.button(key="ckpt_close").click().run()
-    assert not at.exception and not at.sidebar.info and [i.value for i in at.info] == [
-        "Upload a checkpoint in the sidebar (My checkpoint) to see its net here."
-    ]
+    assert (
+        not at.exception
+        and not at.sidebar.info
+        and [i.value for i in at.info] == ["Upload a checkpoint in the sidebar (My checkpoint) to see its net here."]
+    )
 
 
 def test_a_cifar_script_th_file_option_a_or_plain(at: AppTest) -> None:

@@ -7,7 +7,6 @@ import json
 from pathlib import Path
 
 import psutil
-
 import pytest
 import torch
 import torchvision
@@ -136,13 +135,13 @@ def test_an_old_pickle_protocol_is_one_error_line(protocol: int, tmp_path: Path)
     path = tmp_path / "old.pth"
     torch.save({"alpha": torch.ones(2)}, path, _use_new_zipfile_serialization=False, pickle_protocol=protocol)
     p = run("summary", "--checkpoint", str(path))
-    assert p.returncode == 2 and p.stdout == "" and p.stderr == (
-        "error: This is not a ResNet: its key alpha has no place in one (a ResNet has conv1, bn1, layer1… and fc).\n"
-        if protocol == 3  # protocols 4 and 5 frame their pickles, which torch's safe loader cannot read
-        else f"error: old.pth is in torch's legacy format with pickle protocol {protocol}, which the safe loader "
-        "cannot read; save it again with torch.save(model.state_dict(), path) (the zip format, torch's default since "
-        "1.6).\n"
+    not_resnet = "This is not a ResNet: its key alpha has no place in one (a ResNet has conv1, bn1, layer1… and fc)."
+    legacy = (  # protocols 4 and 5 frame their pickles, which torch's safe loader cannot read
+        f"old.pth is in torch's legacy format with pickle protocol {protocol}, which the safe loader cannot read; "
+        "save it again with torch.save(model.state_dict(), path) (the zip format, torch's default since 1.6)."
     )
+    assert p.returncode == 2 and p.stdout == ""
+    assert p.stderr == f"error: {not_resnet if protocol == 3 else legacy}\n"
 
 
 def test_akamaster_th_file_and_a_transformers_config(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

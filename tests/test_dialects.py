@@ -54,7 +54,8 @@ LABELS = {i: f"breed {i}" for i in range(7)}
 
 
 def hf_model(depth: int, head: bool, **extra: object) -> nn.Module:
-    config = transformers.ResNetConfig(**HF[depth], id2label=LABELS, label2id={v: k for k, v in LABELS.items()}, **extra)
+    labels = {"id2label": LABELS, "label2id": {v: k for k, v in LABELS.items()}}
+    config = transformers.ResNetConfig(**HF[depth], **labels, **extra)
     torch.manual_seed(depth)
     cls = transformers.ResNetForImageClassification if head else transformers.ResNetModel
     return randomized(cls(config))
@@ -309,6 +310,7 @@ def test_a_compiled_models_state_dict() -> None:
     torch.manual_seed(0)
     ref = randomized(torchvision.models.resnet18(num_classes=5))
     compiled = torch.compile(ref)  # compiles on the first call only: its state_dict is there at once
+    assert isinstance(compiled, nn.Module)
     sd = compiled.state_dict()
     assert all(k.startswith("_orig_mod.") for k in sd)
     for data, name in ((pth(sd), "compiled.pt"), (save_safetensors(dict(sd)), "compiled.safetensors")):

@@ -9,11 +9,11 @@ import pytest
 import torch
 
 from resnet_viz.errors import InputError
+from resnet_viz.nets.build import build
 from resnet_viz.nets.checkpoint import Checkpoint, read_checkpoint
 from resnet_viz.nets.infer import infer, load_weights
 from resnet_viz.nets.pool import CheckpointPool
 from resnet_viz.nets.spec import preset
-from resnet_viz.nets.build import build
 from resnet_viz.vision.weights import twin_of
 from tests.test_checkpoint import pth
 
@@ -22,7 +22,6 @@ def r20(seed: int) -> bytes:
     with torch.random.fork_rng():
         torch.manual_seed(seed)
         return pth(build(preset("resnet20"), device="cpu").state_dict())
-
 
 
 def test_one_file_is_held_once() -> None:
@@ -36,7 +35,8 @@ def test_one_file_is_held_once() -> None:
     a, b = pool.open(data, "mine.pth", read), pool.open(data, "copy.pth", read)
     assert reads == ["mine.pth"] and (a.name, b.name) == ("mine.pth", "copy.pth")
     assert a.tensors is b.tensors and a.digest == b.digest and len(a.digest) == 64
-    # ResNet-20's 269,722 parameters (He et al. 2015 Table 6: 0.27 M) and its batch norms' 2 x 688 running statistics, float32, plus 19 counters
+    # ResNet-20's 269,722 parameters (He et al. 2015 Table 6: 0.27 M) and its batch norms' 2 x 688 running
+    # statistics in float32, and 19 int64 counters
     assert pool.held() == a.nbytes == 4 * (269_722 + 2 * 688) + 8 * 19
     assert len(pool) == 1
 

@@ -8,12 +8,12 @@ from pathlib import Path
 
 from ..errors import InputError
 from ..nets.checkpoint import read_class_names
+from ..nets.hf_config import check_config
 from ..nets.infer import Inferred, load_weights
 from ..nets.resnet import ResNet
 from ..vision.features import FeatureResult, capture, mean_overlay, montage, to_png
 from ..vision.images import load_image, preprocess, resize_size
 from ..vision.weights import WeightsInfo, load_model, twin_of
-from ..nets.hf_config import check_config
 from .checkpoint import add_checkpoint_flag, hf_config, net_from_args
 from .common import add_spec_flags, positive_int
 

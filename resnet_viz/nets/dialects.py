@@ -16,7 +16,7 @@ from typing import Final, Literal
 import torch
 from torch import Tensor
 
-__all__ = ["DIALECTS", "Dialect", "DialectName", "Rule", "UNSUPPORTED", "canonical", "unsupported_part"]
+__all__ = ["DIALECTS", "UNSUPPORTED", "Dialect", "DialectName", "Rule", "canonical", "unsupported_part"]
 
 DialectName = Literal["torchvision", "transformers", "cifar_akamaster", "cifar_kuangliu"]
 Pad = Literal["end", "both"]  # option A's zero channels: after the input's (He et al. 2015), or half on each side
@@ -70,7 +70,7 @@ DIALECTS: Final[tuple[Dialect, ...]] = (
             _rule(r"(?:resnet\.)?embedder\.embedder\.convolution\.weight", "conv1.weight"),
             _rule(rf"(?:resnet\.)?embedder\.embedder\.normalization\.{_P}", "bn1.{0}"),
             _rule(
-                rf"(?:resnet\.)?encoder\.stages\.(\d+)\.layers\.(\d+)\.layer\.(\d+)\.convolution\.weight",
+                r"(?:resnet\.)?encoder\.stages\.(\d+)\.layers\.(\d+)\.layer\.(\d+)\.convolution\.weight",
                 "layer{0}.{1}.conv{2}.weight",
                 0,
                 2,
