@@ -86,7 +86,7 @@ def _inferred(ckpt: Checkpoint, stride: StrideAt, plain: bool) -> Inferred:
 
 
 def _close() -> None:
-    for k in (_KEPT, "_ckpt_inferred", *(f"_{s}_kept" for s in _SIDE)):
+    for k in (_KEPT, "_ckpt_inferred", "_ckpt_models", *(f"_{s}_kept" for s in _SIDE)):
         st.session_state.pop(k, None)
 
 
@@ -163,17 +163,18 @@ def checkpoint_sidebar() -> tuple[MyNet | None, UserError | None]:
 Models = tuple[ResNet, ResNet, WeightsInfo, threading.Lock]
 
 
-@st.cache_resource(max_entries=4, show_spinner=False)
-def _models(key: str, device: str, _net: MyNet) -> Models:
+def checkpoint_models(net: MyNet, device: str) -> Models:
     """The checkpoint's net with its own weights, its twin, and a lock (hooks on a shared model: one at a time).
 
-    Keyed by the file's content and the choices made on it, so every session that opened the file shares them; on
-    the CPU the nets hold the pool's tensors themselves (no copy).
+    Kept in the session, not in a server-wide cache: on the CPU the two nets hold the pool's tensors themselves (no
+    copy), so they cost the session a few modules; and a cache would keep a file's weights alive after every session
+    that opened it has ended, counted against the pool's total though nobody has it open.
     """
-    model = load_weights(_net.inferred, device=device)
-    info = WeightsInfo("file", detail=_net.inferred.source.name, categories=_net.class_names)
-    return model, twin_of(model), info, threading.Lock()
-
-
-def checkpoint_models(net: MyNet, device: str) -> Models:
-    return _models(net.key, device, net)
+    kept = st.session_state.get("_ckpt_models")
+    if isinstance(kept, tuple) and kept[0] == (net.key, device):
+        return kept[1]  # type: ignore[no-any-return]
+    model = load_weights(net.inferred, device=device)
+    info = WeightsInfo("file", detail=net.inferred.source.name, categories=net.class_names)
+    models: Models = (model, twin_of(model), info, threading.Lock())
+    st.session_state["_ckpt_models"] = ((net.key, device), models)
+    return models
