@@ -38,6 +38,7 @@ __all__ = [
     "read_checkpoint",
     "read_checkpoint_file",
     "read_class_names",
+    "strip_prefixes",
 ]
 
 Form = Literal["state_dict", "training", "safetensors"]
@@ -153,7 +154,7 @@ def _unwrap(obj: object, name: str) -> tuple[Mapping[str, Tensor], str | None]:
     raise InputError("ckpt_not_mapping", name=name, kind=type(obj).__name__)
 
 
-def _strip(sd: Mapping[str, Tensor]) -> tuple[dict[str, Tensor], str]:
+def strip_prefixes(sd: Mapping[str, Tensor]) -> tuple[dict[str, Tensor], str]:
     """Keys without the wrappers' prefixes, stripped while every key carries one (``module.model.`` too)."""
     keys, prefix = [str(k) for k in sd], ""
     while True:
@@ -184,7 +185,7 @@ def _read(data: bytes, name: str) -> Checkpoint:
         form = "state_dict" if key is None else "training"
     if not sd:
         raise InputError("ckpt_no_tensors")
-    stripped, prefix = _strip(sd)
+    stripped, prefix = strip_prefixes(sd)
     dialect, tensors = canonical(stripped)
     return Checkpoint(name, form, key, prefix, tensors=tensors, dialect=dialect)
 

@@ -133,7 +133,7 @@ def _weights_controls(mine: bool = False) -> tuple[str, tuple[str, bytes] | None
     if choice != "file":
         return choice, None, ""
     up = st.file_uploader(
-        tr("feat.ckpt"), type=["pth", "pt", "bin", "safetensors"], key="feat_ckpt", help=tr("feat.ckpt_help")
+        tr("feat.ckpt"), type=["pth", "pt", "th", "bin", "safetensors"], key="feat_ckpt", help=tr("feat.ckpt_help")
     )
     if up is None:
         return choice, None, ""
