@@ -66,3 +66,35 @@ def test_upload_a_checkpoint_and_read_its_line_and_totals(
     wait_idle(page, 120)
     assert page.locator('[data-testid="stException"]').count() == 0
     page.screenshot(path=str(artifacts / "checkpoint_zh.png"), full_page=True)
+
+
+def test_a_cifar_th_file_and_its_feature_maps_in_both_languages(
+    page: Any, app_url: str, artifacts: Path, tmp_path: Path
+) -> None:
+    """akamaster's ResNet-20 training file (`.th`, option A): its line, then its own feature maps and top-5."""
+    from tests.test_checkpoint import randomized
+    from tests.test_dialects import AkaResNet, akamaster_file
+
+    torch.manual_seed(20)
+    path = tmp_path / "resnet20-12fca82f.th"
+    path.write_bytes(akamaster_file(randomized(AkaResNet(3))))
+    page.goto(f"{app_url}/?net_mode=checkpoint")
+    page.wait_for_selector(".st-key-ckpt_file", timeout=120_000)
+    wait_idle(page, 120)
+    page.locator('.st-key-ckpt_file input[type="file"]').set_input_files(str(path))
+    _main_has(page, "ResNet-20 layout, 10 classes, shortcut A, from a training checkpoint (CIFAR script layout")
+    wait_idle(page, 120)
+    assert _metric(page, "Depth") == "20"
+    page.locator('[data-testid="stSidebarNav"] a[href$="/feature-maps"]').click()
+    page.wait_for_url("**/feature-maps**")
+    _main_has(page, "Weights from your checkpoint resnet20-12fca82f.th")
+    _main_has(page, "Top-5 classes")
+    wait_idle(page, 120)
+    assert page.locator('[data-testid="stException"]').count() == 0
+    page.screenshot(path=str(artifacts / "checkpoint_th_features_en.png"), full_page=True)
+    page.locator('.st-key-lang[data-stale="false"]').click()
+    page.get_by_role("option", name="简体中文").click()
+    _main_has(page, "CIFAR 脚本结构")
+    wait_idle(page, 120)
+    assert page.locator('[data-testid="stException"]').count() == 0
+    page.screenshot(path=str(artifacts / "checkpoint_th_features_zh.png"), full_page=True)

@@ -105,11 +105,14 @@ def _uploaders() -> tuple[UploadedFile | None, UploadedFile | None, UploadedFile
     return up, names_up, config_up
 
 
-def _choices(ckpt: Checkpoint, stride: StrideAt | None) -> Inferred:
+def _choices(ckpt: Checkpoint, config: tuple[str, StrideAt | None] | None) -> Inferred:
     """The net read off the file, with the two switches the weights cannot settle: where the stride sits
-    (bottleneck nets) and whether a file without shortcut weights is option A or plain."""
+    (bottleneck nets; a new transformers config sets it) and whether a file without shortcut weights is option A or
+    plain."""
     s = st.session_state
-    s.setdefault("ckpt_stride", stride or "v1.5")
+    if config is not None and config[1] is not None and s.get("_ckpt_config_applied") != config[0]:
+        s["ckpt_stride"], s["_ckpt_config_applied"] = config[1], config[0]
+    s.setdefault("ckpt_stride", "v1.5")
     s.setdefault("ckpt_shortcuts", "A")
     inferred = _inferred(ckpt, s["ckpt_stride"], s["ckpt_shortcuts"] == "plain")
     spec = inferred.spec
@@ -148,7 +151,7 @@ def checkpoint_sidebar() -> tuple[MyNet | None, UserError | None]:
         st.sidebar.button(tr("ckpt.close"), key="ckpt_close", on_click=_close)
     try:
         config = read_hf_config(config_file[1]) if config_file is not None else None
-        inferred = _choices(opened, config.variant if config is not None else None)
+        inferred = _choices(opened, (config_file[0], config.variant) if config and config_file else None)
         names = check_config(config, inferred.spec) if config is not None else None
         if names_file is not None:
             names = read_class_names(names_file[1], inferred.spec.num_classes)
