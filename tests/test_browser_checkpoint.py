@@ -28,6 +28,7 @@ def _metric(page: Any, label: str) -> str:
     metric = page.locator('[data-testid="stMetric"]').filter(
         has=page.locator('[data-testid="stMetricLabel"]', has_text=label)
     )
+    metric.first.wait_for(timeout=120_000)
     assert metric.count() == 1
     return str(metric.locator('[data-testid="stMetricValue"]').inner_text()).strip()
 

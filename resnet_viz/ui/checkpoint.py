@@ -90,19 +90,16 @@ def _close() -> None:
         st.session_state.pop(k, None)
 
 
-def _uploaders() -> tuple[UploadedFile | None, UploadedFile | None, UploadedFile | None]:
+def _side_uploaders(opened: Checkpoint | UserError | None) -> tuple[UploadedFile | None, UploadedFile | None]:
+    """The class-names uploader, and the config.json uploader for a file in transformers' names."""
     sb = st.sidebar
-    up = sb.file_uploader(
-        tr("ckpt.upload"),
-        type=[s.lstrip(".") for s in SUFFIXES],
-        key="ckpt_file",
-        help=tr("ckpt.upload_help", limit=f"{max_upload_bytes() // 2**20} MB"),
-    )
     names_up = sb.file_uploader(
         tr("ckpt.class_names"), type=["txt"], key="ckpt_names", help=tr("ckpt.class_names_help")
     )
-    config_up = sb.file_uploader(tr("ckpt.config"), type=["json"], key="ckpt_config", help=tr("ckpt.config_help"))
-    return up, names_up, config_up
+    config_up = None
+    if isinstance(opened, Checkpoint) and opened.dialect == "transformers":
+        config_up = sb.file_uploader(tr("ckpt.config"), type=["json"], key="ckpt_config", help=tr("ckpt.config_help"))
+    return names_up, config_up
 
 
 def _choices(ckpt: Checkpoint, config: tuple[str, StrideAt | None] | None) -> Inferred:
@@ -139,9 +136,17 @@ def _choices(ckpt: Checkpoint, config: tuple[str, StrideAt | None] | None) -> In
 
 def checkpoint_sidebar() -> tuple[MyNet | None, UserError | None]:
     """Draw the uploaders and the switches; return the session's net, or the one sentence saying why there is none."""
-    up, names_up, config_up = _uploaders()
+    up = st.sidebar.file_uploader(
+        tr("ckpt.upload"),
+        type=[s.lstrip(".") for s in SUFFIXES],
+        key="ckpt_file",
+        help=tr("ckpt.upload_help", limit=f"{max_upload_bytes() // 2**20} MB"),
+    )
     opened = _opened(up)
+    names_up, config_up = _side_uploaders(opened)
     names_file, config_file = _side_file("ckpt_names", names_up), _side_file("ckpt_config", config_up)
+    if not (isinstance(opened, Checkpoint) and opened.dialect == "transformers"):
+        config_file = None  # a config kept from a transformers file says nothing of another's
     if opened is None:
         return None, None
     if isinstance(opened, UserError):
