@@ -99,7 +99,7 @@ def _memory(browser: Any, url: str, server: psutil.Process, lightning: Path) -> 
             _upload(page, lightning)
             out[i] = _rss(server)
         for _, page in pages:  # each removes its upload (×): Streamlit frees its copy, the net stays open
-            page.locator('[data-testid="stFileUploaderDeleteBtn"] button').first.click()
+            page.locator(".st-key-ckpt_file").get_by_role("button", name=f"Remove {lightning.name}").click()
             page.wait_for_function("() => document.body.innerText.includes('Open for this session')")
             _idle(page)
         out[-3] = _rss(server)
