@@ -334,6 +334,10 @@ def _timm_keys(name: str) -> bytes:
          "but its 3×3 convolutions are split-attention blocks."),
         ("skresnet18", "Selective-kernel convolutions (SKNet) are not supported (key layer1.0.conv1.paths.0.conv."
          "weight): it is a ResNet, but its convolutions choose between kernels."),
+        ("res2net50_26w_4s", "Res2Net's multi-scale blocks are not supported (key layer1.0.convs.0.weight): it is a "
+         "ResNet whose 3×3 convolution is split into scales."),
+        ("cspresnet50", "Cross-stage partial (CSP) stages are not supported (key stages.0.conv_exp.conv.weight): it is "
+         "a ResNet whose stages split their channels."),
     ],
 )  # fmt: skip
 def test_an_unsupported_part_is_named(model: str, sentence: str) -> None:

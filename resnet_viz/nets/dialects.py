@@ -111,9 +111,14 @@ UNSUPPORTED: Final[tuple[tuple[re.Pattern[str], str], ...]] = (
     (re.compile(r".*\.se\.conv\.weight"), "eca"),
     (re.compile(r".*\.(se|se_module)\.(fc1|fc2|conv_reduce|conv_expand|fc)\..*"), "squeeze_excitation"),
     (re.compile(r".*\.cbam\..*"), "cbam"),
-    (re.compile(r"(stem\.conv|stages\.\d+\.blocks\.\d+)\..*"), "resnetv2"),
+    (re.compile(r"layer\d+\.\d+\.(convs|bns)\.\d+\..*"), "res2net"),
+    (re.compile(r"stages\.\d+\.(conv_down|conv_exp|conv_transition|blocks\.\d+\.conv\d\.conv)\..*"), "csp"),
+    (
+        re.compile(r"stem\.conv\.weight|stages\.\d+\.blocks\.\d+\.(conv[123]|norm[123]|downsample\.conv)\.weight"),
+        "resnetv2",
+    ),
 )
-_RESNET_LIKE: Final = re.compile(r"(layer\d+\.\d+|stages\.\d+\.blocks\.\d+|.*encoder\.stages\.\d+\.layers\.\d+)\..*")
+_RESNET_LIKE: Final = re.compile(r"(layer\d+\.\d+|stages\.\d+\.blocks\.\d+)\..*")
 
 
 def unsupported_part(keys: list[str]) -> tuple[str, str] | None:
