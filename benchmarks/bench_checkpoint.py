@@ -5,8 +5,7 @@ Memory, as the issue measured it: a fresh server (CPU 0) with 3 sessions on the 
 (Chromium, CPU 1), then each session in turn opens the same Lightning-style file: ResNet-50's state_dict under
 `state_dict` with Lightning's `model.` prefix, plus SGD momentum buffers as `optimizer_states` (about 200 MB). The
 resident memory of the server process (psutil) after the 3 sessions are open, after the first has opened the file,
-after each of the others, and after all three have removed their uploads (×, the file staying open): the extra
-memory against the file's weights (ResNet-50's 102 MB state_dict). Streamlit
+after each of the others: the extra memory against the file's weights (ResNet-50's 102 MB state_dict). Streamlit
 itself keeps each session's uploaded bytes in memory for the session's life (and 120 s more, for a reconnect); the
 rest is the app's own share: the file's tensors held once, by the pool.
 
@@ -98,11 +97,6 @@ def _memory(browser: Any, url: str, server: psutil.Process, lightning: Path) -> 
         for i, (_, page) in enumerate(pages, 1):
             _upload(page, lightning)
             out[i] = _rss(server)
-        for _, page in pages:  # each removes its upload (×): Streamlit frees its copy, the net stays open
-            page.locator(".st-key-ckpt_file").get_by_role("button", name=f"Remove {lightning.name}").click()
-            page.wait_for_function("() => document.body.innerText.includes('Open for this session')")
-            _idle(page)
-        out[-3] = _rss(server)
     finally:
         for context, _ in pages:
             context.close()
@@ -155,10 +149,9 @@ def main() -> None:
     print("server RSS (MiB) with 3 sessions on the explorer, as 0, 1, 2, 3 of them open the file:")
     print(f"  {'opened':>6}{'RSS':>8}{'extra':>8}{'x weights':>11}{'uploads':>9}{'app':>7}{'app x weights':>15}")
     for n, rss in memory.items():
-        extra, uploads = rss - memory[0], max(n, 0) * sizes["lightning"]
+        extra, uploads = rss - memory[0], n * sizes["lightning"]
         app = extra - uploads
-        label = f"{abs(n)}" + (" (×)" if n < 0 else "")  # (×): all three have removed their uploads since
-        print(f"  {label:>6}{rss:8.0f}{extra:+8.0f}{extra / mb:11.2f}{uploads:9.0f}{app:+7.0f}{app / mb:15.2f}")
+        print(f"  {n:>6}{rss:8.0f}{extra:+8.0f}{extra / mb:11.2f}{uploads:9.0f}{app:+7.0f}{app / mb:15.2f}")
     pre, up = statistics.median(times["preset"]), statistics.median(times["upload"])
     print(f"\nto ResNet-50's graph drawn on Home, median of {TRIES}:")
     print(f"  picked as a preset            {pre:6.2f} s")

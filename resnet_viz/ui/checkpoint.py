@@ -154,8 +154,6 @@ def checkpoint_sidebar() -> tuple[MyNet | None, UserError | None]:
     if up is None:  # kept from an earlier upload: say so, and offer to close it
         st.sidebar.caption(tr("ckpt.kept", name=opened.name))
         st.sidebar.button(tr("ckpt.close"), key="ckpt_close", on_click=_close)
-    else:  # Streamlit holds the uploaded bytes until the upload is removed; the file's tensors are held apart
-        st.sidebar.caption(tr("ckpt.kept_hint"))
     try:
         config = read_hf_config(config_file[1]) if config_file is not None else None
         inferred = _choices(opened, (config_file[0], config.variant) if config and config_file else None)
