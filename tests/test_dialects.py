@@ -358,3 +358,36 @@ def test_a_file_read_twice_is_read_the_same(tmp_path: Path) -> None:
     buf = io.BytesIO()
     torch.save(sd, buf)
     assert read_checkpoint(buf.getvalue(), "x.th").shapes == a.shapes
+
+
+def test_a_lightning_file_keeps_only_the_weights() -> None:
+    """A Lightning checkpoint as Trainer.save_checkpoint writes it: the model's state_dict (a LightningModule holding
+    the net as `model`) beside the optimizer's momentum, loops, callbacks and hyper-parameters: only the weights
+    stay."""
+    import torchvision
+
+    torch.manual_seed(8)
+    ref = randomized(torchvision.models.resnet18(num_classes=3))
+    sd = ref.state_dict()
+    data = pth(
+        {
+            "epoch": 4,
+            "global_step": 400,
+            "pytorch-lightning_version": "2.5.0",
+            "state_dict": {f"model.{k}": v for k, v in sd.items()},
+            "loops": {"fit_loop": {"state_dict": {}, "epoch_progress": {"total": {"ready": 5}}}},
+            "callbacks": {"ModelCheckpoint{'monitor': 'val_loss'}": {"best_model_score": torch.tensor(0.3)}},
+            "optimizer_states": [
+                {"state": {i: {"momentum_buffer": torch.randn_like(v)} for i, v in enumerate(ref.parameters())}}
+            ],
+            "lr_schedulers": [{"last_epoch": 4, "_last_lr": [0.1]}],
+            "hparams_name": "kwargs",
+            "hyper_parameters": {"lr": 0.1, "arch": "resnet18"},
+        }
+    )
+    inferred, ours = opened(data, "epoch=4-step=400.ckpt")
+    ckpt = inferred.source
+    assert (ckpt.key, ckpt.prefix, ckpt.dialect) == ("state_dict", "model.", "torchvision")
+    assert sorted(ckpt.tensors) == sorted(sd)  # the optimizer's momentum is not kept
+    assert ckpt.nbytes == sum(v.numel() * v.element_size() for v in sd.values())
+    same(ours, ref, 48)
