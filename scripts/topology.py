@@ -357,13 +357,15 @@ class Topology:
         work.mkdir(exist_ok=True)
         port = self.base_port + 2
         cmd = [_dask_bin("dask"), "scheduler", "--host", HOST, "--port", str(port), "--no-dashboard"]
-        sched = self._spawn("scheduler", "scheduler", cmd, env=env, cwd=work)
+        # a net's slices stay on the worker that holds it (resnet_viz/lab/engine.py): no work stealing
+        senv = {**env, "DASK_DISTRIBUTED__SCHEDULER__WORK_STEALING": "False"}
+        sched = self._spawn("scheduler", "scheduler", cmd, env=senv, cwd=work)
         self._wait(sched, lambda: _answers(port), 90, "the Dask scheduler")
-        slots = env.get("RESNET_VIZ_MAX_RUNS", "3")  # one task slot per run that may train at once
+        slots = env.get("RESNET_VIZ_TRAIN_SLOTS", "1")  # slices a worker trains at once; runs take turns in them
         wenv = {**env, "RESNET_VIZ_TORCH_THREADS": env.get("RESNET_VIZ_TORCH_THREADS", "1")}
         for i in range(1, self.workers + 1):
             cmd = [
-                _dask_bin("dask"), "worker", self.scheduler, "--host", HOST, "--nthreads", slots,
+                _dask_bin("dask"), "worker", self.scheduler, "--host", HOST, "--nthreads", str(int(slots) + 1),
                 "--resources", f"train={slots}", "--name", f"w{i}", "--no-dashboard",
                 "--local-directory", str(work / f"w{i}"),
             ]  # fmt: skip

@@ -28,11 +28,8 @@ def _phone_photo(path: Path) -> Path:
 def test_upload_shows_the_grids_then_a_bad_file_one_sentence(
     page: Any, app_url: str, artifacts: Path, tmp_path: Path
 ) -> None:
-    # Through the sidebar link: on a fresh server Streamlit 1.67 answers the first deep link
-    # (/feature-maps) with a "Page not found" dialog before it knows the page list.
+    # Through the app's own menu, as a user goes: its links keep the session's choices (arch=resnet18).
     page.goto(f"{app_url}/?arch=resnet18")
-    # Until the first run reaches st.navigation (seconds on a fresh server: torch is imported first), the sidebar
-    # lists the legacy pages/ scan's files, whose links lose the session's choices: wait for the app's own.
     page.wait_for_selector(".st-key-arch", timeout=120_000)
     wait_idle(page, 120)
     page.locator('[data-testid="stSidebarNav"] a[href$="/feature-maps"]').click()

@@ -157,12 +157,22 @@ def test_cli_steps_0_is_one_forward_and_backward_at_initialization() -> None:
     assert r.returncode == 0, r.stderr
     out = json.loads(r.stdout)
     assert out["steps"] == 0 and out["id"] is None
-    # oracle: the same pass by hand, on the same batch (the first batch_size images of the seed's permutation)
+    # oracle, written here and sharing none of the lab's gradient code: the net drawn from the seed, one
+    # cross-entropy forward/backward of the first batch (the first batch_size images of the seed's permutation),
+    # and each main-path conv's and the classifier's weight-gradient norm in float64, in module order
     data = synthetic(seed=3)
     idx = torch.randperm(len(data), generator=torch.Generator().manual_seed(3))[:4]
     for net, plain in (("residual", False), ("plain", True)):
-        ref = gradient_profile(cifar_spec(8, plain=plain), batch=(data.images[idx], data.labels[idx]), seed=3)
-        assert out["nets"][net]["grad_norms"] == [pytest.approx([x.norm for x in ref], rel=1e-5)]
+        torch.manual_seed(3)
+        model = build(cifar_spec(8, plain=plain), device="cpu").train()
+        F.cross_entropy(model(data.images[idx]), data.labels[idx]).backward()
+        layers = [
+            m for name, m in model.named_modules()
+            if isinstance(m, nn.Conv2d | nn.Linear) and "downsample" not in name and "shortcut" not in name
+        ]  # fmt: skip
+        assert len(layers) == 8  # the stem conv, six block convs and the classifier: CIFAR ResNet-8's depth
+        norms = [float(torch.linalg.vector_norm(m.weight.grad.double())) for m in layers]
+        assert out["nets"][net]["grad_norms"] == [pytest.approx(norms, rel=1e-5)]
 
 
 @pytest.mark.parametrize(

@@ -15,7 +15,16 @@ import torchvision.models as tv
 from torch import nn
 
 from resnet_viz.graph.dot import view_dot
-from resnet_viz.graph.echarts import SELECTED, Focus, all_items, options
+from resnet_viz.graph.echarts import (
+    HEIGHT_PX,
+    MAX_HEIGHT_PX,
+    SELECTED,
+    Focus,
+    all_items,
+    chart_height,
+    options,
+    shows_all,
+)
 from resnet_viz.graph.layout import layout
 from resnet_viz.graph.model import GROUP_KINDS, Hierarchy, hierarchy
 from resnet_viz.graph.overlay import Overlay, shared_range, trace_overlay
@@ -300,3 +309,24 @@ def test_a_resnet_d_projection_says_it_pools_first() -> None:
     projections = [n for n in notes if n.startswith("projection")]
     assert projections == ["projection\n1×1 conv + BN"] + ["projection\navg pool + 1×1 conv + BN"] * 3
     assert [h[c].type for c in h["layer2.0"].children if ".downsample." in c] == ["AvgPool2d", "Conv2d", "BatchNorm2d"]
+
+
+def test_a_first_draw_shows_the_whole_graph_where_it_reads_else_says_there_is_more() -> None:
+    """Home's ResNet-50 stages (801 points tall) get a chart of their own height and are drawn whole at a readable
+    1 px a point, the head included (a 720 px chart zoomed them in and cut the head off); ResNet-50's blocks are
+    not drawn whole (a readable zoom at the top, in a 720 px chart), and the page says there is more."""
+    h = hierarchy(trace("resnet50"))
+    stages = layout(view(h, level_open(h, "stage", fold=True)))
+    assert HEIGHT_PX - 40 < stages.height <= MAX_HEIGHT_PX - 40
+    assert chart_height(stages) == math.ceil(stages.height) + 40
+    opts = options(stages, h, focus=Focus(None))
+    series = opts["series"][0]
+    assert series["zoom"] == 1.0 and "center" not in series  # all of it: the series is the layout fitted
+    assert series["height"] == pytest.approx(stages.height, abs=1)
+    assert series["top"] + series["height"] < chart_height(stages)
+    assert {"stem", "head", "output"} <= {d["name"] for d in series["data"]} and "all" not in opts["rv"]
+    assert shows_all(stages, Focus(None))
+    blocks = layout(view(h, level_open(h, "block", fold=True)))
+    assert chart_height(blocks) == HEIGHT_PX
+    assert not shows_all(blocks, Focus(None)) and shows_all(blocks, Focus(None, fit=True))
+    assert options(blocks, h, focus=Focus(None))["series"][0]["zoom"] > 1.0

@@ -5,7 +5,6 @@ from __future__ import annotations
 import copy
 import json
 import math
-import time
 from collections.abc import Iterator
 
 import numpy as np
@@ -308,10 +307,7 @@ def test_shallow_net_gradient_is_its_piecewise_constant_formula() -> None:
 
 
 def test_shattered_gradients_reproduce_the_papers_ordering() -> None:
-    shattered_gradients(seed=0)  # warm-up
-    start = time.perf_counter()
-    record = shattered_gradients(seed=0)
-    assert time.perf_counter() - start < 1.0
+    record = shattered_gradients(seed=0)  # its time is a benchmark's (python -m benchmarks insights), not a test's
     s = {x.name: x.autocorrelation for x in record.series}
     assert len(record.xs) == 256 and record.xs[0] == -2.0 and record.xs[-1] == 2.0
     # Statistical claims at fixed seed 0 (the ordering held for seeds 0-5 when written):

@@ -107,10 +107,10 @@ def test_unknown_run_and_unreachable_store_are_one_sentence(store: RunStore, tmp
         RunStore("nosuchdb://x")
 
 
-def test_queue_position_and_time_left_come_from_the_store(store: RunStore) -> None:
+def test_queue_position_start_estimate_and_status_words_come_from_the_store(store: RunStore) -> None:
     import dataclasses
 
-    from resnet_viz.lab.runs import queue_info
+    from resnet_viz.lab.queue import STALL_S, describe, run_state, waiting_line
 
     ids = []
     for seed in range(4):
@@ -119,9 +119,35 @@ def test_queue_position_and_time_left_come_from_the_store(store: RunStore) -> No
     store.set_status(ids[0], "running")
     store.append(ids[0], "residual", [MetricRow(40, 1.0, 0.5, (1.0,))], rate=2.0)
     store.append(ids[0], "plain", [MetricRow(40, 1.0, 0.5, (1.0,))], rate=2.0)
-    assert queue_info(store, ids[0], slots=1) is None  # running, not queued
-    first, second = queue_info(store, ids[1], slots=1), queue_info(store, ids[2], slots=1)
-    assert first is not None and second is not None
-    # one slot: the running run has 60 steps left at 2/s (30 s), then each queued run takes 100 / 2 = 50 s
-    assert (first.position, first.seconds_left) == (1, 30.0 + 50.0)
-    assert (second.position, second.seconds_left) == (2, 30.0 + 50.0 + 50.0)
+    assert waiting_line(store, slots=1) == (ids[:1], ids[1:])
+    runs = {r: store.get(r) for r in ids}
+    running, first, second = (run_state(store, runs[r], slots=1) for r in ids[:3])
+    assert running.phase == "running"
+    # one slot: the running run has 60 steps left at 2/s (30 s); then each run ahead takes 100 / 2 = 50 s
+    assert (first.phase, first.position, first.seconds) == ("waiting", 1, 30.0)
+    assert (second.phase, second.position, second.seconds) == ("waiting", 2, 80.0)
+    assert describe(runs[ids[0]], running) == ("running", "")
+    assert describe(runs[ids[1]], first, "en", slots=1) == (
+        "waiting in line",
+        "Waiting in line: position 1. Runs train 1 at a time, taking turns; this one starts in about 1 min.",
+    )
+    assert describe(runs[ids[2]], second, "zh", slots=1) == (
+        "排队等候",
+        "排队等候：第 2 位。同时最多训练 1 个运行，轮流进行；此运行将在约 1 分钟后开始。",
+    )
+    starting = run_state(store, runs[ids[1]], slots=2)  # its turn came; no step made yet
+    assert starting.phase == "starting"
+    assert describe(runs[ids[1]], starting, "zh")[0] == "等待工作进程"
+    assert describe(runs[ids[1]], starting)[1].startswith("Waiting for a worker:")
+
+    # no step for longer than STALL_S: the run is stalled, and no longer holds the slot
+    later = store.get(ids[0]).updated + STALL_S + 5
+    stalled = run_state(store, store.get(ids[0]), slots=1, now=later)
+    assert (stalled.phase, stalled.seconds) == ("stalled", pytest.approx(STALL_S + 5))
+    word, why = describe(runs[ids[0]], stalled, "en")
+    assert word == "stalled"
+    assert why.startswith(f"No step for {STALL_S + 5:.0f} s: the worker training this run was lost")
+    assert describe(runs[ids[0]], stalled, "zh")[1].startswith(f"已有 {STALL_S + 5:.0f} 秒没有新步")
+    assert waiting_line(store, slots=1, now=later) == (ids[:2], ids[2:])
+    store.set_status(ids[0], "stopped")
+    assert describe(store.get(ids[0]), run_state(store, store.get(ids[0]))) == ("stopped", "")

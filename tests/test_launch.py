@@ -1,15 +1,18 @@
 """`streamlit run app.py` is right from a fresh server's very first request: the root and every deep link, in both
-languages, open their page with the shared sidebar and no "Page not found".
+languages, open their page with the app's own navigation and the shared sidebar, and no "Page not found".
 
 Until `st.navigation` has run once in the process, Streamlit serves the app from its legacy `pages/` scan (a
 `pages/` folder sits beside `app.py`); each url path therefore has a route file, pages/<url path>.py, that hands
-the run to `run_app` (see resnet_viz/ui/pages.py). The first test checks that layout without a browser; the others
-start a fresh server per request, since only a server's first run takes the legacy path.
+the run to `run_app` (see resnet_viz/ui/pages.py). The scan's own list of file names is hidden from the first
+paint (`client.showSidebarNavigation = false`), so the first menu on screen is the app's (issue 25). The first test
+checks that layout without a browser; the others start a fresh server per request, since only a server's first run
+takes the legacy path.
 """
 
 from __future__ import annotations
 
 import ast
+import tomllib
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -35,6 +38,9 @@ def test_every_url_path_has_a_route_file_and_nothing_else_is_scanned() -> None:
     # The legacy scan takes every pages/*.py; anything beyond the pages and their routes would be a stray page.
     scanned = {p.relative_to(ROOT).as_posix() for p in (ROOT / "pages").glob("*.py") if p.name != "__init__.py"}
     assert scanned == page_files | routes
+    # the scan's list of file names is never drawn: hidden from a session's first message on
+    config = tomllib.loads((ROOT / ".streamlit" / "config.toml").read_text(encoding="utf-8"))
+    assert config["client"]["showSidebarNavigation"] is False
 
 
 FIRST_REQUESTS = [
@@ -45,11 +51,22 @@ FIRST_REQUESTS = [
 ]
 
 
+# Keeps the text of the first sidebar menu that appears, whatever comes after it (Streamlit's legacy list showed
+# file names for a moment before the app's own menu replaced it).
+FIRST_NAV = """
+new MutationObserver((_, obs) => {
+  const nav = document.querySelector('[data-testid="stSidebarNav"]');
+  if (nav && nav.innerText.trim()) { window.__rvFirstNav = nav.innerText; obs.disconnect(); }
+}).observe(document, {childList: true, subtree: true, characterData: true});
+"""
+
+
 @pytest.mark.browser
 @pytest.mark.parametrize(("path", "lang", "title", "texts"), FIRST_REQUESTS, ids=["deep-link", "deep-link-zh", "root"])
 def test_first_request_to_a_fresh_server(path: str, lang: Lang, title: str, texts: list[str]) -> None:
     log = "-".join(["server-first-request", urlsplit(path).path.strip("/") or "root", lang]) + ".log"
     with running_app(log) as url, chromium_page() as page:
+        page.add_init_script(FIRST_NAV)
         page.goto(url + path)
         page.wait_for_selector(f'h1:has-text("{title}")', timeout=90_000)
         wait_idle(page)
@@ -63,6 +80,8 @@ def test_first_request_to_a_fresh_server(path: str, lang: Lang, title: str, text
         for text in texts:
             assert text in body
         assert_app_sidebar(page, lang)
+        first = page.evaluate("window.__rvFirstNav")  # the first sidebar menu ever on screen: the app's own
+        assert all(t(key, lang) in first for _, key, _, _ in PAGES), first
 
 
 def assert_app_sidebar(page: Any, lang: Lang) -> None:

@@ -1,7 +1,7 @@
 """The package's public names and its import cost: `import resnet_viz` and the app's router load no torch.
 
 The app's first paint depends on it: `app.py` imports `resnet_viz.ui.pages` and must reach `st.navigation` before
-anything heavy is imported, or a fresh server shows Streamlit's legacy `pages/` list until torch has loaded.
+anything heavy is imported, or a fresh server shows its menu only once torch has loaded.
 Each check runs in a fresh interpreter, since this test process has long imported torch.
 """
 

@@ -22,6 +22,7 @@ from ..lab.engine import Engine
 from ..lab.export import run_json
 from ..lab.gradients import gradient_profile
 from ..lab.history import read_history
+from ..lab.queue import describe, run_state
 from ..lab.runs import start_run
 from ..lab.store import RunStore
 from ..nets.build import pick_device
@@ -131,7 +132,8 @@ def _finite(value: object) -> object:
 
 def _progress(store: RunStore, rid: str, shown: list[str] = []) -> None:  # noqa: B006 (the last line shown)
     run = store.get(rid)
-    line = f"{run.step}/{run.total} pair-steps · {run.rate:.2f}/s · {run.status}"
+    status, why = describe(run, run_state(store, run))
+    line = f"{run.step}/{run.total} pair-steps · {run.rate:.2f}/s · {status}" + (f" · {why}" if why else "")
     if not shown or shown[-1] != line:
         shown[:] = [line]
         print(line, file=sys.stderr, flush=True)

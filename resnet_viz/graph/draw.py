@@ -11,7 +11,7 @@ import graphviz
 
 from ..errors import InputError
 from ..i18n import DEFAULT_LANG, Lang, t
-from ..nets.trace import BlockRecord, LayerRecord, TraceReport
+from ..nets.records import BlockRecord, LayerRecord, TraceReport
 from .units import human, op_text, shape_text
 
 __all__ = [

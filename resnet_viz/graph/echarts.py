@@ -21,9 +21,25 @@ from .model import Hierarchy, Node
 from .overlay import Overlay
 from .units import human, human_bytes, shape_text
 
-__all__ = ["HEIGHT_PX", "MATCH", "SELECTED", "SERIES_ID", "Focus", "all_items", "clip", "options"]
+__all__ = [
+    "HEIGHT_PX",
+    "MATCH",
+    "MAX_HEIGHT_PX",
+    "SELECTED",
+    "SERIES_ID",
+    "Focus",
+    "all_items",
+    "chart_height",
+    "clip",
+    "options",
+    "shows_all",
+]
 
-HEIGHT_PX: Final = 720  # the chart's height in the page
+HEIGHT_PX: Final = 720  # the chart's height in the page, unless a little more draws its graph whole (chart_height)
+# A graph up to this tall is drawn whole and readable in a chart of its own height: Home's ResNet-50 stages are 801
+# points tall, which a 720 px chart showed zoomed in to read, its head cut off at the bottom.
+MAX_HEIGHT_PX: Final = 960
+_MARGIN: Final = 40  # pixels above and below the series (its ``top``, and as much below)
 READABLE: Final = 1.0  # pixels per graphviz point: labels (11 px) fit their boxes (laid out for 11 pt)
 MAX_WIDTH_PX: Final = 1400
 # What the browser holds: only the items near the view (the view and GROW views on each side), and labels only
@@ -53,9 +69,15 @@ def _esc(s: object) -> str:
     return html.escape(str(s), quote=True)
 
 
+def chart_height(layout: Layout) -> int:
+    """The chart's height in pixels: HEIGHT_PX, or up to MAX_HEIGHT_PX where that draws all of ``layout`` readably."""
+    need = math.ceil(layout.height * READABLE) + _MARGIN
+    return need if HEIGHT_PX < need <= MAX_HEIGHT_PX else HEIGHT_PX
+
+
 def _scale(layout: Layout) -> float:
     """Pixels per point at zoom 1: the whole layout fits the chart's height (and a wide screen)."""
-    return min((HEIGHT_PX - 40) / max(layout.height, 1.0), MAX_WIDTH_PX / max(layout.width, 1.0))
+    return min((chart_height(layout) - _MARGIN) / max(layout.height, 1.0), MAX_WIDTH_PX / max(layout.width, 1.0))
 
 
 def node_tip(h: Hierarchy, n: Node, lang: Lang, overlay: Overlay | None) -> str:
@@ -314,12 +336,17 @@ def options(
     return opts
 
 
+def shows_all(layout: Layout, focus: Focus | None = None) -> bool:
+    """Whether the chart's first view of ``layout`` holds all of it (else a caption says there is more)."""
+    return _view(layout, _scale(layout), focus)[0] == 1.0
+
+
 def _window(layout: Layout, s: float, zoom: float, center: list[float] | None) -> tuple[float, float, float, float]:
     """The layout points held in the browser: the chart's view (at its widest) and GROW views on each side."""
     ppp = s * zoom
     cx, cy = center if center is not None else (layout.width / 2, layout.height / 2)
     k = 0.5 + GROW
-    hw, hh = k * MAX_WIDTH_PX / ppp, k * HEIGHT_PX / ppp
+    hw, hh = k * MAX_WIDTH_PX / ppp, k * chart_height(layout) / ppp
     return (cx - hw, cy - hh, cx + hw, cy + hh)
 
 
@@ -363,10 +390,10 @@ def _view(layout: Layout, s: float, focus: Focus | None) -> tuple[float, list[fl
         target = next((n for n in layout.nodes if n.id == focus.node), None)
         frame = next((c for c in layout.clusters if c.id == focus.node), None)
         if target is None and frame is not None:  # an open group: its top, where its first layers are
-            half = (HEIGHT_PX - 40) / 2 / (s * zoom)
+            half = (chart_height(layout) - _MARGIN) / 2 / (s * zoom)
             return zoom, [(frame.x0 + frame.x1) / 2, frame.y0 + half - 20]
     if target is None:
         top = layout.nodes[0]
-        half = (HEIGHT_PX - 40) / 2 / (s * zoom)
+        half = (chart_height(layout) - _MARGIN) / 2 / (s * zoom)
         return zoom, [layout.width / 2, min(top.y + half - 20, layout.height / 2)]
     return zoom, [target.x, target.y]

@@ -10,7 +10,7 @@ from typing import Final, Literal, get_args
 import graphviz
 
 from ..errors import InputError
-from ..nets.trace import LayerRecord, TraceReport
+from ..nets.records import LayerRecord, TraceReport
 
 __all__ = [
     "FORMATS",

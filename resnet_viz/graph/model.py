@@ -13,7 +13,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Final, Literal
 
-from ..nets.trace import BlockRecord, LayerRecord, TraceReport
+from ..nets.records import BlockRecord, LayerRecord, TraceReport
 
 __all__ = [
     "GROUP_KINDS",

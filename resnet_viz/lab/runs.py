@@ -6,14 +6,13 @@ Pages and the CLI only call these and read the store; training happens in the en
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass
 from typing import Final
 
 from .config import RunConfig
 from .engine import Engine
 from .store import ACTIVE, Origin, RunRecord, RunStore
 
-__all__ = ["LIVE_S", "QueueInfo", "queue_info", "start_run", "stop_watching", "watch_run"]
+__all__ = ["LIVE_S", "start_run", "stop_watching", "watch_run"]
 
 LIVE_S: Final = 10.0  # a session that polled within this many seconds is still watching
 
@@ -53,31 +52,3 @@ def stop_watching(store: RunStore, rid: str, session: str) -> bool:
     if other is not None and time.time() - other < LIVE_S:
         return False
     return store.set_status(rid, "stopped", only_from=ACTIVE, error_code="lab.error.stopped")
-
-
-@dataclass(frozen=True)
-class QueueInfo:
-    """Where a queued run stands: its place in line and an estimate of when it will be finished."""
-
-    position: int  # 1 = next to start
-    seconds_left: float | None
-
-
-def queue_info(store: RunStore, rid: str, *, slots: int) -> QueueInfo | None:
-    """The run's place in the queue (None when it is not queued), from the store alone."""
-    queued = sorted(store.runs(statuses=("queued",)), key=lambda r: r.queued)
-    ids = [r.id for r in queued]
-    if rid not in ids:
-        return None
-    position = ids.index(rid) + 1
-    running = store.runs(statuses=("running",))
-    rates = [r.rate for r in running if r.rate > 0]
-    remaining = sorted((r.total - r.step) / r.rate for r in running if r.rate > 0)
-    if not rates:
-        return QueueInfo(position, None)
-    rate = sum(rates) / len(rates)
-    ahead = queued[: position - 1]
-    # a slot frees when a running run ends; those queued ahead take slots first
-    wait = remaining[(position - 1) % len(remaining)] if len(running) >= slots and remaining else 0.0
-    wait += sum(r.total / rate for r in ahead) / max(slots, 1)
-    return QueueInfo(position, wait + queued[position - 1].total / rate)

@@ -434,6 +434,16 @@ class RunStore:
             value = c.execute(q).scalar()
         return None if value is None else json.loads(value)
 
+    def results(self, rid: str, kind: str) -> list[Any]:
+        """Every value of one kind kept for the run, oldest first."""
+        q = (
+            sa.select(_results.c.value)
+            .where(_results.c.run_id == rid, _results.c.kind == kind)
+            .order_by(_results.c.created, _results.c.key)
+        )
+        with self.engine.connect() as c:
+            return [json.loads(v) for v in c.execute(q).scalars()]
+
     # -- copying runs between stores (reference runs ship as a store of their own) ----------------------
     def copy_run_to(self, rid: str, other: RunStore) -> bool:
         """Copy one run with everything it holds into ``other``; False when ``other`` has it already."""

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 
 from ..i18n import DEFAULT_LANG, Lang, t
 from ..units import human
-from .trace import LayerRecord, TraceReport
+from .records import LayerRecord, TraceReport
 
 __all__ = ["CompareRow", "CompareTable", "NetPoint", "compare", "compare_csv", "compare_json", "stage_recipe"]
 

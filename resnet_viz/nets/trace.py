@@ -12,8 +12,7 @@ from __future__ import annotations
 import math
 import re
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import asdict, dataclass
-from typing import Any, Literal
+from typing import Any
 
 import torch
 import torch.nn.functional as F
@@ -22,6 +21,7 @@ from torch.overrides import TorchFunctionMode
 
 from ..errors import InputError
 from .blocks import PadShortcut
+from .records import BlockRecord, LayerRecord, Pair, ShortcutKind, StageRecord, Totals, TraceReport
 from .resnet import ResNet
 from .sizes import MAX_INPUT, normalize_size
 from .spec import ResNetSpec, spec_from
@@ -38,8 +38,6 @@ __all__ = [
     "trace_module",
 ]
 
-Pair = tuple[int, int]
-ShortcutKind = Literal["identity", "projection", "pad", "none", "concat"]
 _STAGE = re.compile(r"^(layer|denseblock|transition)\d+$")
 _SHAPE_PRESERVING = frozenset({F.batch_norm, F.relu, torch.relu})
 _ELEMENTWISE = frozenset({Tensor.__add__, Tensor.__iadd__, torch.add, Tensor.add})
@@ -57,77 +55,6 @@ def _same_shape_result(func: Any, args: tuple[Any, ...]) -> bool:
     if func in _SHAPE_PRESERVING:
         return True
     return func in _ELEMENTWISE and isinstance(args[1], Tensor) and args[1].shape == args[0].shape
-
-
-@dataclass(frozen=True)
-class LayerRecord:
-    name: str  # qualified module name, "#k" appended on the k-th reuse of a module
-    type: str  # the module's class name: Conv2d, BatchNorm2d, ReLU, ResidualAdd, ...
-    stage: str  # "stem", "layer1".., "head"
-    block: str | None  # the qualified block name ("layer1.0"), None outside blocks
-    role: Literal["main", "shortcut"]
-    kernel: Pair | None
-    stride: Pair | None
-    input_shape: tuple[int, ...]  # (C, H, W) or (F,) without the batch dimension
-    output_shape: tuple[int, ...]
-    params: int
-    macs: int  # multiply-accumulates of one image: convolutions and the classifier
-    rf: Pair  # receptive field (H, W) in input pixels
-    jump: Pair  # distance in input pixels between neighbouring outputs (the total stride)
-    activation_bytes: int  # this layer's output, float32, one image
-    padding: Pair | None = None  # zero padding (H, W) of a convolution or pooling window
-
-
-@dataclass(frozen=True)
-class BlockRecord:
-    name: str  # "layer1.0"
-    stage: str
-    type: str  # Bottleneck, BasicBlock, _DenseLayer, ...
-    shortcut: ShortcutKind
-    input_shape: tuple[int, ...]
-    output_shape: tuple[int, ...]
-    params: int
-    macs: int
-    rf: Pair
-    downsamples: bool  # spatial size shrinks in this block
-
-
-@dataclass(frozen=True)
-class StageRecord:
-    name: str  # "stem", "layer1", ...: the side outputs detectors and segmenters tap
-    output_shape: tuple[int, ...]
-    stride: Pair  # output stride relative to the input
-    rf: Pair
-    params: int
-    macs: int
-
-
-@dataclass(frozen=True)
-class Totals:
-    params: int
-    buffers: int
-    macs: int
-    activation_bytes: int
-    depth: int  # convs and linears on the main path
-    layers: int
-
-
-@dataclass(frozen=True)
-class TraceReport:
-    arch: str
-    title: str
-    input_shape: tuple[int, int, int]
-    layers: tuple[LayerRecord, ...]
-    blocks: tuple[BlockRecord, ...]
-    stages: tuple[StageRecord, ...]
-    totals: Totals
-
-    @property
-    def depth(self) -> int:
-        return self.totals.depth
-
-    def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
 
 
 def trace(arch_or_spec: str | ResNetSpec, *, input_size: int | Iterable[int] | None = None) -> TraceReport:

@@ -10,10 +10,11 @@ import plotly.graph_objects as go
 import streamlit as st
 
 from ..lab.config import NETS, NetName
-from ..lab.engine import MAX_RUNS, Engine
+from ..lab.engine import Engine
 from ..lab.export import metrics_csv, run_json
 from ..lab.history import NetHistory, SweepCurve, read_history, thinned
-from ..lab.runs import LIVE_S, queue_info, watch_run
+from ..lab.queue import describe, run_state
+from ..lab.runs import LIVE_S, watch_run
 from ..lab.store import ACTIVE, RunRecord, RunStore
 from ..plots.gradients import curves_figure, ends_figure, heatmap_figure, profile_figure, records_at, sweep_figure
 from ..plots.smoothing import DEFAULT_SMOOTHING
@@ -86,16 +87,18 @@ def _histories(store: RunStore, rid: str) -> dict[NetName, NetHistory]:
     return fresh
 
 
-def _progress(store: RunStore, run: RunRecord, step: int) -> None:
-    """Where the run is; ``step`` is the latest step both plotted histories hold, so caption and plots agree."""
-    status = tr(f"lab.status_{run.status}")
+def _progress(store: RunStore, run: RunRecord, step: int) -> str:
+    """Where the run is, and its phase; ``step`` is the latest step both plotted histories hold, so caption and plots
+    agree."""
+    state = run_state(store, run)
+    status, why = describe(run, state, lang())
     watchers = store.watchers(run.id, within=LIVE_S)
     st.caption(tr("lab.progress", step=step, total=run.total, rate=run.rate, status=status, watchers=watchers))
     st.progress(min(step / max(run.total, 1), 1.0))
-    q = queue_info(store, run.id, slots=MAX_RUNS)
-    if q is not None:
-        eta = "" if q.seconds_left is None else tr("lab.queued_eta", minutes=q.seconds_left / 60)
-        st.info(tr("lab.queued", position=q.position, eta=eta, slots=MAX_RUNS), icon=":material/hourglass_top:")
+    if why:
+        (st.warning if state.phase == "stalled" else st.info)(why, icon=":material/hourglass_top:")
+    if state.resumed_from is not None and state.phase in ("running", "stalled"):
+        st.caption(tr("lab.resumed", step=state.resumed_from))
     err = run.error()
     if err is not None:
         (st.warning if run.status == "stopped" else st.error)(err.message(lang()), icon="⚠️")
@@ -103,6 +106,7 @@ def _progress(store: RunStore, run: RunRecord, step: int) -> None:
         st.info(tr("lab.reference"), icon=":material/school:")
     elif run.status in ACTIVE:
         st.caption(tr("lab.shared", run=run.id))
+    return state.phase
 
 
 def _chart(where: Any, fig: go.Figure, key: str) -> None:
@@ -130,9 +134,10 @@ def _pair_view(store: RunStore, eng: Engine | None, rid: str) -> bool:
     run = watch_run(store, eng, rid, lab.session_id()) if watching(rid) else store.get(rid)
     nets = _histories(store, rid)
     step = min(h.steps for h in nets.values())
-    _progress(store, run, step)
+    phase = _progress(store, run, step)
     if step == 0:
-        st.info(tr("grad.loading"), icon=":material/hourglass_top:")
+        if phase in ("starting", "running"):  # a run waiting in line has said so above
+            st.info(tr("grad.loading"), icon=":material/hourglass_top:")
         return run.status in ACTIVE
     L = lang()
     shown = {n: thinned(h) for n, h in nets.items()}

@@ -6,7 +6,6 @@ import streamlit as st
 
 from ..graph.model import Hierarchy, Node
 from ..graph.units import human, shape_text
-from ..nets.build import build
 from ..nets.spec import ResNetSpec
 from .text import tr
 
@@ -16,6 +15,8 @@ __all__ = ["details", "state_dict_shapes"]
 @st.cache_resource(max_entries=16, show_spinner=False)
 def state_dict_shapes(spec: ResNetSpec) -> dict[str, tuple[int, ...]]:
     """Every state_dict key of the built net and its shape, from a build on the meta device (nothing allocated)."""
+    from ..nets.build import build  # torch: not before a fresh server's first graph (ui/cache.py)
+
     net = build(spec, device="meta")
     return {k: tuple(v.shape) for k, v in net.state_dict().items()}
 

@@ -15,7 +15,8 @@ from typing import Final
 import streamlit as st
 from streamlit_echarts import st_echarts
 
-from ..graph.echarts import HEIGHT_PX, Focus, options
+from ..errors import UserError
+from ..graph.echarts import Focus, chart_height, options, shows_all
 from ..graph.layout import Layout, layout
 from ..graph.model import Hierarchy, hierarchy
 from ..graph.overlay import TRACE_OVERLAYS, Overlay, shared_range, trace_overlay
@@ -25,7 +26,7 @@ from ..nets.spec import ResNetSpec
 from .cache import cached_trace
 from .graph_details import details
 from .graph_state import GraphState, Start, marked, on_click, search, state, take_url_node
-from .text import lang, tr
+from .text import lang, say_error, tr
 
 __all__ = ["cached_hierarchy", "net_graph"]
 
@@ -113,7 +114,8 @@ def _chart(
     matches: Sequence[str],
     overlay: Overlay | None,
     scale: tuple[float, float] | None,
-) -> View:
+) -> tuple[View, bool]:
+    """Draws one net's chart; returns its view and whether the chart shows all of it."""
     code = lang()
     h = cached_hierarchy(spec, input_size)
     opened = frozenset(g for g in gs.open if g in h)
@@ -134,13 +136,13 @@ def _chart(
     chart_key = f"{key}.chart.{side}"
     st_echarts(
         opts,
-        height=f"{HEIGHT_PX}px",
+        height=f"{chart_height(lay)}px",
         key=chart_key,
         events={"click": _CLICK, "finished": _WINDOW, "graphroam": _WINDOW},
         on_change=functools.partial(on_click, key, chart_key, h),
         theme={},
     )
-    return v
+    return v, shows_all(lay, focus)
 
 
 @st.fragment
@@ -200,15 +202,24 @@ def net_graph(
     scale = shared_range(found) if found else None
     if scale is not None:  # the net and its twin on one colour scale
         chosen = [None if o is None else o.with_range(*scale) for o in chosen]
+    try:  # every net laid out before any is drawn: Graphviz's `dot` missing is one sentence, not half a row
+        for s in specs:
+            _laid_out(s, input_size, frozenset(g for g in gs.open if g in cached_hierarchy(s, input_size)), lang())
+    except UserError as e:
+        say_error(e)
+        return
     cols = st.columns(len(specs)) if len(specs) > 1 else [st.container()]
     drawn: View | None = None
+    whole = True
     for i, (col, (title, s), o) in enumerate(zip(cols, titled, chosen)):
         with col:
             if title:
                 st.markdown(f"**{title}**")
             side = f"n{i}" if beside else ("plain" if s.plain else "net")
-            v = _chart(key, side, s, input_size, gs, matches, o, scale)
-            drawn = drawn or v
+            v, all_shown = _chart(key, side, s, input_size, gs, matches, o, scale)
+            drawn, whole = drawn or v, whole and all_shown
+    if not whole:  # zoomed in to read: the rest is there, beyond the frame
+        st.caption(tr("graph.more" if toolbar else "graph.more_no_fit"))
     gs.focus = gs.selected if gs.selected in h else None  # later reruns keep the view where it was put
     if details_panel and gs.selected is not None and gs.selected in h:
         details(spec, input_size, h, gs.selected)

@@ -29,6 +29,9 @@ def render_home() -> None:
     st.subheader(tr("home.net_heading", title=net_title(sel.spec), size="×".join(map(str, report.input_shape))))
     totals_row(report.totals.params, report.totals.macs, report.depth, report.stages[-1].rf)
     left, right = st.columns([1, 1], gap="medium")
+    with right:  # first: on a fresh server the graph needs no pandas, which the table's first draw imports
+        st.markdown(f"**{tr('explorer.home_graph')}**")
+        net_graph(sel.spec, sel.input_size, key="home_graph", start="stage", details_panel=False, toolbar=False)
     with left:
         st.markdown(f"**{tr('home.side_outputs')}**")
         stage_table(
@@ -49,6 +52,3 @@ def render_home() -> None:
         for path, key, icon, _ in PAGES[1:]:  # a half-width column cuts long link labels, so the blurb wraps
             st.page_link(path, label=tr(key), icon=icon, help=tr(key + "_blurb"))
             st.caption(tr(key + "_blurb"))
-    with right:
-        st.markdown(f"**{tr('explorer.home_graph')}**")
-        net_graph(sel.spec, sel.input_size, key="home_graph", start="stage", details_panel=False, toolbar=False)

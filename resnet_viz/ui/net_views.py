@@ -9,7 +9,6 @@ from ..i18n import Lang
 from ..nets.spec import ResNetSpec
 from ..units import exact
 from .cache import cached_trace
-from .counts import count_table
 from .text import tr
 
 __all__ = ["cached_dot", "stage_table", "totals_row"]
@@ -25,6 +24,9 @@ def totals_row(report_params: int, macs: int, depth: int, rf: tuple[int, int]) -
 
 def stage_table(stages: list[dict[str, object]], *, key: str | None = None) -> None:
     """One row per stage; its params and MACs, where given, in human units with the exact numbers in the tooltip."""
+    # pandas (~0.5 s of a fresh server's first run) only once a table is drawn: Home draws its graph before this
+    from .counts import count_table
+
     counts = [c for c in (tr("col.params"), tr("col.macs")) if stages and c in stages[0]]
     count_table(stages, counts, key=key)
 

@@ -7,14 +7,21 @@ st.navigation command, your app will ignore the pages/ directory"); in that mode
 `/architecture` runs the file whose name is that url path, `pages/architecture.py`, and any other path opens
 "Page not found". The route file hands the run to `run_app`, whose `st.navigation` opens the page registered
 under the same url path (`pages/explorer.py`) and switches the server to `st.navigation` for good.
+
+The legacy mode also lists the scanned file names in the sidebar until the app's own menu replaces it (issue 25).
+`.streamlit/config.toml` sets `client.showSidebarNavigation = false`, which a session's first message carries, so
+that list is never drawn; `navigation` switches the option back on (it is scriptable) before `st.navigation`, whose
+menu is then drawn in the sidebar as usual: the first menu on screen is the app's own.
 """
 
 from __future__ import annotations
 
+import sys
+
 import streamlit as st
 from streamlit.navigation.page import StreamlitPage
 
-from .sidebar import init_state, language_picker, sidebar
+from .sidebar import current, init_state, language_picker, show_device, sidebar
 from .text import tr
 
 __all__ = ["PAGES", "navigation", "route_file", "run_app"]
@@ -45,6 +52,7 @@ def navigation() -> StreamlitPage:
         st.Page(path, title=tr(key), icon=icon, url_path=url, default=(i == 0))
         for i, (path, key, icon, url) in enumerate(PAGES)
     ]
+    st.set_option("client.showSidebarNavigation", True)  # the app's own menu; the legacy list stays hidden
     nav = st.navigation(pages)
     sidebar()
     return nav
@@ -56,5 +64,16 @@ def run_app() -> None:
     page = navigation()
     from .cache import sized_threads  # torch: only once st.navigation has run (tests/test_package.py)
 
-    sized_threads()  # before the page's first torch work
-    page.run()
+    # Home on its default net needs no torch (its trace is shipped, ui/cache.py): while torch is not yet imported,
+    # a fresh server draws Home first and imports torch after it. Every other page sizes torch's threads before
+    # its first torch work.
+    torch_after = page.url_path == "" and "torch" not in sys.modules
+    if not torch_after:
+        sized_threads()
+        show_device(current())
+    try:
+        page.run()
+    finally:
+        if torch_after:
+            sized_threads()
+            show_device(current())

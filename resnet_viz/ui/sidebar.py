@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 import streamlit as st
@@ -20,7 +20,7 @@ from .text import lang, net_title, say_error, tr
 if TYPE_CHECKING:  # the checkpoint's module imports torch: only when "My checkpoint" is chosen
     from .checkpoint import MyNet
 
-__all__ = ["DEFAULTS", "Selection", "current", "init_state", "language_picker", "sidebar", "usable"]
+__all__ = ["DEFAULTS", "Selection", "current", "init_state", "language_picker", "show_device", "sidebar", "usable"]
 
 # Widget key -> (default, query parameter). Every widget's value lives in session state under its key.
 DEFAULTS: dict[str, object] = {
@@ -63,8 +63,15 @@ class Selection:
     spec: ResNetSpec | None
     input_size: tuple[int, int] | None
     error: UserError | None
-    device: str
     checkpoint: MyNet | None = None  # "My checkpoint": the uploaded file's net, its weights and class names
+    device_line: Any = field(default=None, compare=False, repr=False)  # the sidebar's slot for `show_device`
+
+    @property
+    def device(self) -> str:
+        """Where the page's torch work runs (torch is imported here on first use)."""
+        from ..nets.build import pick_device
+
+        return str(pick_device())
 
 
 def _from_query(key: str, raw: str) -> object | None:
@@ -235,10 +242,6 @@ def sidebar() -> Selection:
         placeholder=tr("sidebar.input_size_auto"),
         help=tr("sidebar.input_size_help"),
     )
-    # torch is imported here, after `st.navigation` has drawn the app's own menu, not when the app starts.
-    from ..nets.build import pick_device
-
-    device = str(pick_device())
     spec: ResNetSpec | None = None
     size: tuple[int, int] | None = None
     error: UserError | None = None
@@ -254,11 +257,17 @@ def sidebar() -> Selection:
         error = e
     if spec is not None:
         sb.caption(tr("sidebar.chosen", title=net_title(spec)))
-    sb.caption(tr("sidebar.device", device=device))
+    device_line = sb.empty()  # filled by `show_device`, which imports torch: after Home's graph on a fresh server
     _sync_query()
-    sel = Selection(spec=spec, input_size=size, error=error, device=device, checkpoint=mine)
+    sel = Selection(spec=spec, input_size=size, error=error, checkpoint=mine, device_line=device_line)
     st.session_state["_selection"] = sel
     return sel
+
+
+def show_device(sel: Selection) -> None:
+    """The sidebar's device line (torch is imported for it)."""
+    if sel.device_line is not None:
+        sel.device_line.caption(tr("sidebar.device", device=sel.device))
 
 
 def current() -> Selection:
