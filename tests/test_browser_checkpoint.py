@@ -99,3 +99,35 @@ def test_a_cifar_th_file_and_its_feature_maps_in_both_languages(
     wait_idle(page, 120)
     assert page.locator('[data-testid="stException"]').count() == 0
     page.screenshot(path=str(artifacts / "checkpoint_th_features_zh.png"), full_page=True)
+
+
+def test_a_transformers_file_with_its_config_in_both_languages(
+    page: Any, app_url: str, artifacts: Path, tmp_path: Path
+) -> None:
+    """A Hugging Face ResNet-50 as save_pretrained writes it (model.safetensors and config.json): its line, and the
+    totals of torchvision's ResNet-50 with its 7 classes."""
+    pytest.importorskip("transformers")
+    from tests.test_dialects import hf_model
+
+    hf_model(50, True).save_pretrained(tmp_path)
+    report = trace(preset("resnet50", num_classes=7))
+    page.goto(f"{app_url}/?net_mode=checkpoint")
+    page.wait_for_selector(".st-key-ckpt_file", timeout=120_000)
+    wait_idle(page, 120)
+    page.locator('.st-key-ckpt_file input[type="file"]').set_input_files(str(tmp_path / "model.safetensors"))
+    _main_has(page, "ResNet-50 layout, 7 classes, shortcut B, v1.5, from a safetensors file (Hugging Face transformers")
+    page.locator('.st-key-ckpt_config input[type="file"]').set_input_files(str(tmp_path / "config.json"))
+    wait_idle(page, 120)
+    assert _metric(page, "Parameters") == f"{report.totals.params / 1e6:.2f} M"
+    assert page.locator('[data-testid="stException"]').count() == 0
+    page.wait_for_selector(".echarts-container canvas", timeout=120_000)  # its graph drawn, for the screenshot
+    wait_idle(page, 120)
+    page.screenshot(path=str(artifacts / "checkpoint_transformers_en.png"), full_page=True)
+    page.locator('.st-key-lang[data-stale="false"]').click()
+    page.get_by_role("option", name="简体中文").click()
+    _main_has(page, "ResNet-50 结构，7 个类别，捷径 B，v1.5，来自safetensors 文件（Hugging Face transformers 结构）")
+    wait_idle(page, 120)
+    assert page.locator('[data-testid="stException"]').count() == 0
+    page.wait_for_selector(".echarts-container canvas", timeout=120_000)
+    wait_idle(page, 120)
+    page.screenshot(path=str(artifacts / "checkpoint_transformers_zh.png"), full_page=True)
