@@ -39,9 +39,18 @@ def resolve_data_path(name: str, *, root: Path | None = None) -> Path:
 def max_upload_bytes() -> int:
     """Streamlit's ``server.maxUploadSize`` from ``.streamlit/config.toml`` (in MiB, as Streamlit reads it), in bytes.
 
-    The page's uploader refuses a bigger file before it arrives; the CLI checks a checkpoint against the same limit,
-    so a file that opens in one opens in the other.
+    The page's uploader refuses a bigger file before it arrives. The CLI does not apply it: a local file is not
+    uploaded, and is checked against the memory free instead.
     """
     with (REPO_ROOT / ".streamlit" / "config.toml").open("rb") as f:
         mb = tomllib.load(f).get("server", {}).get("maxUploadSize", 200)  # 200: Streamlit's own default
     return int(mb) * 2**20
+
+
+def checkpoint_memory_bytes() -> int:
+    """``RESNET_VIZ_CHECKPOINT_MB``: the most checkpoint weights the web server holds at once, over all sessions
+    (a file several sessions open counts once); default 4096 MiB. A file that would pass it is refused, and none open
+    is lost."""
+    raw = os.environ.get("RESNET_VIZ_CHECKPOINT_MB", "").strip()
+    mb = int(raw) if raw.isdigit() and int(raw) > 0 else 4096
+    return mb * 2**20

@@ -4,6 +4,8 @@ gets one sentence; both languages."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import pytest
 import torch
 import torchvision
@@ -11,6 +13,8 @@ from streamlit.testing.v1 import AppTest
 
 from resnet_viz import trace
 from resnet_viz.nets.spec import preset
+from resnet_viz.vision.images import load_image, preprocess, resize_size
+from resnet_viz.vision.samples import sample_bytes
 from tests.conftest import ROOT
 from tests.test_checkpoint import randomized, save
 
@@ -19,6 +23,20 @@ LINE_EN = (
     "prefix `module.`)."
 )
 LINE_ZH = "**pets.pth**：ResNet-34 结构，37 个类别，捷径 B，来自训练检查点（键 `state_dict`，前缀 `module.`）。"
+
+
+def top5_of(
+    ref: Callable[[torch.Tensor], torch.Tensor], picture: bytes, size: int, label: Callable[[int], str]
+) -> list[dict[str, object]]:
+    """The feature page's top-5 rows for a net whose logits are ``ref``'s: softmax in float64, best first."""
+    x = preprocess(load_image(picture, min_side=max(resize_size(size), 256)), size=size).tensor
+    with torch.no_grad():
+        p = torch.softmax(ref(x)[0].double(), 0)
+    top = torch.topk(p, 5)
+    return [
+        {"rank": r + 1, "class": label(int(i)), "index": int(i), "probability": f"{float(v):.1%}"}
+        for r, (v, i) in enumerate(zip(top.values, top.indices))
+    ]
 
 
 @pytest.fixture(scope="module")
@@ -63,8 +81,9 @@ def test_upload_opens_the_net_everywhere(at: AppTest, pets: tuple[bytes, torch.n
     at.switch_page("pages/features.py").run()
     assert not at.exception and not at.error
     assert [s.value for s in at.success] == ["Weights from your checkpoint pets.pth."]
-    top5 = at.dataframe[0].value  # the file's own 37-way classifier, labelled "class i" without a names file
-    assert len(top5) == 5 and all(label.startswith("class ") for label in top5["class"])
+    # the file's own 37-way classifier, labelled "class i" without a names file: the page's top-5 against torchvision's
+    # resnet34 holding the file's weights, on the page's default picture (the cat sample, 224 px centre crop)
+    assert at.dataframe[0].value.to_dict("records") == top5_of(ref, sample_bytes("cat"), 224, lambda i: f"class {i}")
 
     at.selectbox(key="lang").set_value("zh").run()
     assert not at.exception and [i.value for i in at.sidebar.info] == [LINE_ZH]
@@ -95,3 +114,64 @@ def test_the_stride_switch_of_a_bottleneck_net(at: AppTest) -> None:
     at.radio(key="ckpt_stride").set_value("v1").run()
     assert not at.exception and ", v1, from a safetensors file." in at.sidebar.info[0].value
     assert at.metric[2].value == "3.86 G"  # v1 strides the first 1×1s (tests/test_trace.py: 3,857,973,248)
+
+
+def test_the_file_stays_open_when_the_sidebar_leaves_my_checkpoint(
+    at: AppTest, pets: tuple[bytes, torch.nn.Module]
+) -> None:
+    at.file_uploader(key="ckpt_file").set_value(("pets.pth", pets[0], "application/octet-stream")).run()
+    at.file_uploader(key="ckpt_file").set_value(None).run()  # the upload removed (×): the file stays open
+    assert not at.exception and [i.value for i in at.sidebar.info] == [LINE_EN] and at.metric[0].value == "34"
+    at.radio(key="net_mode").set_value("preset").run()
+    assert not at.exception and at.metric[0].value == "50"  # the preset: resnet50
+    at.radio(key="net_mode").set_value("checkpoint").run()  # the uploader comes back empty, the file is still open
+    assert not at.exception and [i.value for i in at.sidebar.info] == [LINE_EN]
+    kept = "Open for this session: **pets.pth**. Upload another file to replace it."
+    assert kept in [c.value for c in at.sidebar.caption]
+    assert at.metric[0].value == "34"
+    at.button(key="ckpt_close").click().run()
+    assert (
+        not at.exception
+        and not at.sidebar.info
+        and [i.value for i in at.info] == ["Upload a checkpoint in the sidebar (My checkpoint) to see its net here."]
+    )
+
+
+def test_a_cifar_script_th_file_option_a_or_plain(at: AppTest) -> None:
+    from tests.test_dialects import AkaResNet, akamaster_file
+
+    torch.manual_seed(20)
+    data = akamaster_file(randomized(AkaResNet(3)))
+    at.file_uploader(key="ckpt_file").set_value(("resnet20.th", data, "application/octet-stream")).run()
+    assert not at.exception and at.radio(key="ckpt_shortcuts").value == "A"
+    assert [i.value for i in at.sidebar.info] == [
+        "**resnet20.th**: ResNet-20 layout, 10 classes, shortcut A, from a training checkpoint (CIFAR script layout, "
+        "akamaster's pytorch_resnet_cifar10, key `state_dict`, prefix `module.`)."
+    ]
+    at.radio(key="ckpt_shortcuts").set_value("plain").run()
+    assert not at.exception and ", no shortcuts (a plain net), " in at.sidebar.info[0].value
+    assert any("plain-resnet20 (depth 20)" in c.value for c in at.sidebar.caption)
+
+
+def test_a_transformers_file_with_its_config(at: AppTest, tmp_path: object) -> None:
+    from pathlib import Path
+
+    from tests.test_dialects import hf_model
+
+    ref = hf_model(18, True)
+    folder = Path(str(tmp_path)) / "hf"
+    ref.save_pretrained(folder)
+    at.file_uploader(key="ckpt_file").set_value(
+        ("model.safetensors", (folder / "model.safetensors").read_bytes(), "application/octet-stream")
+    ).run()
+    at.file_uploader(key="ckpt_config").set_value(
+        ("config.json", (folder / "config.json").read_bytes(), "application/json")
+    ).run()
+    assert not at.exception and [i.value for i in at.sidebar.info] == [
+        "**model.safetensors**: ResNet-18 layout, 7 classes, shortcut B, from a safetensors file (Hugging Face "
+        "transformers layout)."
+    ]
+    at.switch_page("pages/features.py").run()
+    assert not at.exception and not at.error
+    want = top5_of(lambda x: ref(pixel_values=x).logits, sample_bytes("cat"), 224, lambda i: f"breed {i}")
+    assert at.dataframe[0].value.to_dict("records") == want

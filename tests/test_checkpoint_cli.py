@@ -6,12 +6,14 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import psutil
 import pytest
 import torch
 import torchvision
 
 from resnet_viz.cli import main
-from resnet_viz.config import max_upload_bytes
+from resnet_viz.errors import ResourceError
+from resnet_viz.nets.checkpoint import read_checkpoint_file
 from resnet_viz.vision.samples import sample_bytes
 from tests.test_checkpoint import BAD, randomized, save
 from tests.test_cli import run
@@ -98,18 +100,76 @@ def test_every_bad_file_is_one_error_line(
     assert e.value.code == 2 and captured.out == "" and len(lines) == 1 and lines[0].startswith("error: ")
 
 
-def test_exit_2_from_the_shell_for_a_file_over_the_limit_and_a_conflict(tmp_path: Path, pets: Path) -> None:
+def test_exit_2_from_the_shell_for_a_file_past_the_memory_free_and_a_conflict(tmp_path: Path, pets: Path) -> None:
     big = tmp_path / "huge.pth"
-    with big.open("wb") as f:  # sparse: no disk is used for the size
-        f.truncate(max_upload_bytes() + 1)
+    size = psutil.virtual_memory().total  # sparse: no disk is used for the size, and no machine has twice it free
+    with big.open("wb") as f:
+        f.truncate(size)
     p = run("summary", "--checkpoint", str(big))
-    limit = max_upload_bytes() / 2**20
-    assert p.returncode == 2 and p.stdout == ""
-    assert p.stderr == f"error: huge.pth is {limit:,.1f} MB, more than the upload limit of {limit:,.1f} MB.\n"
+    assert p.returncode == 2 and p.stdout == "" and len(p.stderr.splitlines()) == 1
+    assert p.stderr.startswith(f"error: huge.pth is {size / 2**20:,.1f} MB; reading it needs about twice that in ")
     with pytest.raises(SystemExit):
         main(["summary", "--checkpoint", str(pets), "--arch", "resnet50"])
     with pytest.raises(SystemExit):
         main(["summary", "--checkpoint", str(tmp_path / "missing.pth")])
+
+
+def test_a_local_file_has_no_upload_limit(
+    pets: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The web uploader's limit is for uploads: a local file over it opens (here the limit is made 1 KB)."""
+    monkeypatch.setattr("resnet_viz.nets.checkpoint.max_upload_bytes", lambda: 1024)
+    assert pets.stat().st_size > 1024
+    assert out_of(capsys, "summary", "--checkpoint", str(pets)).startswith(LINE + "\n")
+    with pytest.raises(ResourceError) as e:
+        read_checkpoint_file(pets, available=pets.stat().st_size)
+    assert str(e.value) == (
+        f"pets.pth is {pets.stat().st_size / 2**20:,.1f} MB; reading it needs about twice that in memory, but only "
+        f"{pets.stat().st_size / 2**20:,.1f} MB is free."
+    )
+
+
+@pytest.mark.parametrize("protocol", [3, 4, 5])
+def test_an_old_pickle_protocol_is_one_error_line(protocol: int, tmp_path: Path) -> None:
+    """torch warns on stderr about a pickle protocol it does not default to; the CLI still says one line."""
+    path = tmp_path / "old.pth"
+    torch.save({"alpha": torch.ones(2)}, path, _use_new_zipfile_serialization=False, pickle_protocol=protocol)
+    p = run("summary", "--checkpoint", str(path))
+    not_resnet = "This is not a ResNet: its key alpha has no place in one (a ResNet has conv1, bn1, layer1… and fc)."
+    legacy = (  # protocols 4 and 5 frame their pickles, which torch's safe loader cannot read
+        f"old.pth is in torch's legacy format with pickle protocol {protocol}, which the safe loader cannot read; "
+        "save it again with torch.save(model.state_dict(), path) (the zip format, torch's default since 1.6)."
+    )
+    assert p.returncode == 2 and p.stdout == ""
+    assert p.stderr == f"error: {not_resnet if protocol == 3 else legacy}\n"
+
+
+def test_akamaster_th_file_and_a_transformers_config(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from tests.test_dialects import AkaResNet, akamaster_file
+
+    torch.manual_seed(1)
+    path = tmp_path / "resnet20-12fca82f.th"
+    path.write_bytes(akamaster_file(randomized(AkaResNet(3))))
+    first = out_of(capsys, "summary", "--checkpoint", str(path)).splitlines()[0]
+    assert first == (
+        "resnet20-12fca82f.th: ResNet-20 layout, 10 classes, shortcut A, from a training checkpoint (CIFAR script "
+        "layout, akamaster's pytorch_resnet_cifar10, key `state_dict`, prefix `module.`)"
+    )
+    plain = json.loads(out_of(capsys, "summary", "--checkpoint", str(path), "--shortcuts", "none", "--json"))
+    assert plain["title"] == "plain-resnet20 (depth 20)"
+    config = tmp_path / "config.json"
+    config.write_text(json.dumps({"model_type": "resnet", "id2label": {str(i): f"c{i}" for i in range(10)}}))
+    img = tmp_path / "cat.jpg"
+    img.write_bytes(sample_bytes("cat"))
+    args = ["features", "--checkpoint", str(path), "--config", str(config), "--image", str(img), "--input-size", "32"]
+    out = json.loads(out_of(capsys, *args, "--json"))
+    assert out["prediction"][0]["label"] == f"c{out['prediction'][0]['index']}"
+    config.write_text("{not json")
+    p = run(*args)
+    assert p.returncode == 2 and p.stderr == (
+        "error: The config file is not a transformers config.json (line 1: Expecting property name enclosed in "
+        "double quotes); give the config.json saved beside the weights, or none.\n"
+    )
 
 
 def test_features_of_a_grayscale_net_is_one_sentence(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

@@ -179,3 +179,18 @@ def test_cli_with_cached_imagenet_weights_predicts(torch_home: Path, tmp_path: P
     names = torchvision.models.ResNet18_Weights.DEFAULT.meta["categories"]
     assert len(got["prediction"]) == 5 and all(p["label"] == names[p["index"]] for p in got["prediction"])
     assert sum(p["probability"] for p in got["prediction"]) <= 1.0
+
+
+def test_a_cifar_scripts_th_file_loads_into_its_preset() -> None:
+    """The feature page's own checkpoint upload reads another code base's names as "My checkpoint" does."""
+    from tests.test_checkpoint import randomized
+    from tests.test_dialects import AkaResNet, akamaster_file
+
+    torch.manual_seed(5)
+    ref = randomized(AkaResNet(3))
+    model = build("resnet20", device="cpu")
+    assert apply_checkpoint(model, akamaster_file(ref), "resnet20.th").detail == "resnet20.th"
+    x = torch.randn(2, 3, 32, 32, generator=torch.Generator().manual_seed(1))
+    with torch.no_grad():
+        want = ref(x)
+        torch.testing.assert_close(model.eval()(x), want, rtol=0, atol=1e-5 * float(want.abs().max()))

@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import sys
+import warnings
 from collections.abc import Sequence
 
 from ..errors import UserError
@@ -34,6 +35,9 @@ def _parser() -> Parser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    # torch warns on stderr when a file's pickle protocol is not its default; the file is then opened or refused in
+    # one sentence anyway, so the warning would only turn the one `error:` line into three.
+    warnings.filterwarnings("ignore", message=r"Detected pickle protocol", category=UserWarning)
     args = _parser().parse_args(argv)
     try:
         return int(args.run(args))

@@ -7,11 +7,12 @@ from pathlib import Path
 
 from ..errors import InputError
 from ..nets.checkpoint import read_checkpoint_file
+from ..nets.hf_config import HFConfig, read_hf_config
 from ..nets.infer import Inferred, infer
 from ..nets.spec import ResNetSpec
 from .common import spec_from_args
 
-__all__ = ["add_checkpoint_flag", "net_from_args"]
+__all__ = ["add_checkpoint_flag", "hf_config", "net_from_args"]
 
 # Flags that describe a net themselves, so they cannot go with a file that does; --variant picks v1 or v1.5.
 _SPEC_FLAGS = (
@@ -34,9 +35,33 @@ def add_checkpoint_flag(p: argparse.ArgumentParser) -> None:
         "--checkpoint",
         type=Path,
         metavar="FILE",
-        help="a state_dict, training checkpoint or safetensors file: its net, read off its names and shapes "
+        help="a state_dict, training checkpoint or safetensors file (torchvision's, timm's, Hugging Face "
+        "transformers' or the CIFAR scripts' names): its net, read off its names and shapes "
         "(--variant v1 if it was trained with the stride on the first 1x1)",
     )
+    p.add_argument(
+        "--shortcuts",
+        choices=["A", "none"],
+        default="A",
+        help="with --checkpoint: a file without shortcut weights holds option A's net (the default) or a plain one",
+    )
+    p.add_argument(
+        "--config",
+        type=Path,
+        metavar="FILE",
+        help="with --checkpoint: the transformers config.json saved beside the weights (class names, v1 or v1.5)",
+    )
+
+
+def hf_config(a: argparse.Namespace) -> HFConfig | None:
+    """The ``--config`` file read, or None."""
+    if getattr(a, "config", None) is None:
+        return None
+    if a.checkpoint is None:
+        raise InputError("ckpt_flag_needs_file", flag="--config")
+    if not a.config.is_file():
+        raise InputError("checkpoint_missing_file", path=str(a.config))
+    return read_hf_config(a.config.read_bytes())
 
 
 def net_from_args(a: argparse.Namespace) -> tuple[ResNetSpec, Inferred | None]:
@@ -53,6 +78,8 @@ def net_from_args(a: argparse.Namespace) -> tuple[ResNetSpec, Inferred | None]:
     ):
         if on:
             raise InputError("conflict", first="--checkpoint", second=flag)
-    inferred = infer(read_checkpoint_file(a.checkpoint), variant=a.variant or "v1.5")
+    config = hf_config(a)
+    variant = a.variant or (config.variant if config is not None else None) or "v1.5"
+    inferred = infer(read_checkpoint_file(a.checkpoint), variant=variant, plain=a.shortcuts == "none")
     spec = inferred.spec.replace(plain=True) if a.plain else inferred.spec
     return spec, inferred

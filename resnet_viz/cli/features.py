@@ -9,13 +9,14 @@ from pathlib import Path
 
 from ..errors import InputError
 from ..nets.checkpoint import read_class_names
+from ..nets.hf_config import check_config
 from ..nets.infer import Inferred, load_weights
 from ..nets.resnet import ResNet
 from ..vision.activations import ActivationStats, node_stats
 from ..vision.features import FeatureResult, capture, mean_overlay, montage, to_png
 from ..vision.images import load_image, preprocess, resize_size
 from ..vision.weights import WeightsInfo, load_model, twin_of
-from .checkpoint import add_checkpoint_flag, net_from_args
+from .checkpoint import add_checkpoint_flag, hf_config, net_from_args
 from .common import add_spec_flags, positive_int
 
 __all__ = ["features_json", "register", "stats_json"]
@@ -110,13 +111,17 @@ def _checkpoint_model(a: argparse.Namespace, inferred: Inferred) -> tuple[ResNet
         raise InputError("conflict", first="--checkpoint", second="--weights")
     if inferred.spec.in_channels != 3:
         raise InputError("ckpt_in_channels", n=inferred.spec.in_channels)
-    names = None
+    config = hf_config(a)
+    names = check_config(config, inferred.spec) if config is not None else None
     if a.class_names is not None:
+        if config is not None:
+            raise InputError("conflict", first="--class-names", second="--config")
         if not a.class_names.is_file():
             raise InputError("checkpoint_missing_file", path=str(a.class_names))
         names = read_class_names(a.class_names.read_bytes(), inferred.spec.num_classes)
-    model = load_weights(inferred)
-    return (twin_of(model) if a.plain else model), WeightsInfo("file", detail=inferred.source.name, categories=names)
+    model = load_weights(inferred)  # a plain file's net is plain already
+    twin = a.plain and not inferred.spec.plain
+    return (twin_of(model) if twin else model), WeightsInfo("file", detail=inferred.source.name, categories=names)
 
 
 def run(a: argparse.Namespace) -> int:

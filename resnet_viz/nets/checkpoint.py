@@ -1,10 +1,12 @@
 """A checkpoint file read into a flat state_dict without running any code, and the form it came in.
 
-Three forms open: a ``state_dict`` saved with ``torch.save``; a training checkpoint holding one under
-``state_dict``, ``model``, ``model_state_dict`` or ``ema`` (torchvision's reference scripts, Lightning, timm);
-and a safetensors file. ``torch.load`` always runs with ``weights_only=True``, so a pickle that would build an
-object is refused rather than run. The prefixes that wrappers add (``module.`` for DataParallel, ``model.``,
-``backbone.``, ``encoder.``) are stripped when every key carries them. Each kind of bad file gets one sentence.
+Three forms open: a ``state_dict`` saved with ``torch.save``; a training checkpoint holding one under one of
+``WRAPPER_KEYS`` (torchvision's reference scripts, Lightning, timm, the CIFAR scripts' ``net``); and a safetensors
+file. ``torch.load`` always runs with ``weights_only=True``, so a pickle that would build an object is refused rather
+than run. The prefixes that wrappers add (``module.`` for DataParallel, ``_orig_mod.`` for ``torch.compile``,
+``model.``, ``backbone.``, ``encoder.``) are stripped when every key carries them, and the names are then read in
+their code base's dialect (``dialects``). Only that state_dict is kept: optimizer state and the rest of a training
+checkpoint are dropped as soon as the file is read. Each kind of bad file gets one sentence.
 """
 
 from __future__ import annotations
@@ -19,11 +21,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Final, Literal
 
+import psutil
 import torch
 from torch import Tensor
 
 from ..config import max_upload_bytes
-from ..errors import InputError
+from ..errors import InputError, ResourceError
+from .dialects import DialectName, canonical
 
 __all__ = [
     "PREFIXES",
@@ -34,12 +38,14 @@ __all__ = [
     "read_checkpoint",
     "read_checkpoint_file",
     "read_class_names",
+    "strip_prefixes",
 ]
 
 Form = Literal["state_dict", "training", "safetensors"]
-WRAPPER_KEYS: Final = ("state_dict", "model", "model_state_dict", "ema")  # looked for in this order
-PREFIXES: Final = ("module.", "model.", "backbone.", "encoder.")
-SUFFIXES: Final = (".pth", ".pt", ".bin", ".ckpt", ".tar", ".safetensors")
+# looked for in this order: Lightning and most scripts, torchvision's references, timm (and its EMA), kuangliu's CIFAR
+WRAPPER_KEYS: Final = ("state_dict", "model", "model_state_dict", "net", "ema", "state_dict_ema", "model_ema")
+PREFIXES: Final = ("module.", "model.", "backbone.", "encoder.", "_orig_mod.")
+SUFFIXES: Final = (".pth", ".pt", ".th", ".bin", ".ckpt", ".tar", ".safetensors")
 _ZIP: Final = b"PK\x03\x04"  # torch.save's default format is a zip archive
 _GLOBAL = re.compile(r"GLOBAL ([\w.]+) was not an allowed global")
 
@@ -52,7 +58,14 @@ class Checkpoint:
     form: Form
     key: str | None  # the training checkpoint's key that held the state_dict
     prefix: str  # what was stripped from every key ("module.model." for two), "" for none
-    tensors: Mapping[str, Tensor] = field(repr=False, compare=False)
+    tensors: Mapping[str, Tensor] = field(repr=False, compare=False)  # under torchvision's names
+    dialect: DialectName = "torchvision"  # the code base whose names the file used
+    digest: str = ""  # sha256 of the file's bytes, set by the pool that shares one file between sessions
+
+    @property
+    def nbytes(self) -> int:
+        """What the kept tensors hold, in bytes."""
+        return sum(v.numel() * v.element_size() for v in self.tensors.values())
 
     @property
     def shapes(self) -> dict[str, tuple[int, ...]]:
@@ -103,6 +116,8 @@ def _torch_load(data: bytes, name: str) -> object:
     except pickle.UnpicklingError as e:
         if "weights only" not in str(e).lower():
             raise InputError("ckpt_truncated", name=name) from e
+        if "Unsupported operand" in str(e) and data[:1] == b"\x80":  # torch's safe unpickler lacks newer opcodes
+            raise InputError("ckpt_old_format", name=name, protocol=data[1]) from e
         found = _GLOBAL.search(str(e))  # the class or function the pickle wanted to call
         if found is None:
             raise InputError("ckpt_pickled_code", name=name) from e
@@ -139,7 +154,7 @@ def _unwrap(obj: object, name: str) -> tuple[Mapping[str, Tensor], str | None]:
     raise InputError("ckpt_not_mapping", name=name, kind=type(obj).__name__)
 
 
-def _strip(sd: Mapping[str, Tensor]) -> tuple[dict[str, Tensor], str]:
+def strip_prefixes(sd: Mapping[str, Tensor]) -> tuple[dict[str, Tensor], str]:
     """Keys without the wrappers' prefixes, stripped while every key carries one (``module.model.`` too)."""
     keys, prefix = [str(k) for k in sd], ""
     while True:
@@ -151,10 +166,15 @@ def _strip(sd: Mapping[str, Tensor]) -> tuple[dict[str, Tensor], str]:
 
 
 def read_checkpoint(data: bytes, name: str, *, limit: int | None = None) -> Checkpoint:
-    """The tensors of a checkpoint's bytes (``name`` is for sentences); a bad file raises one InputError."""
+    """The tensors of an upload's bytes (``name`` is for sentences), within the upload limit; a bad file raises one
+    InputError."""
     cap = max_upload_bytes() if limit is None else limit
     if len(data) > cap:
         raise InputError("ckpt_too_big", name=name, size=_mb(len(data)), limit=_mb(cap))
+    return _read(data, name)
+
+
+def _read(data: bytes, name: str) -> Checkpoint:
     _refuse_unreadable(data, name)
     sd: Mapping[str, Tensor]
     form: Form
@@ -165,20 +185,22 @@ def read_checkpoint(data: bytes, name: str, *, limit: int | None = None) -> Chec
         form = "state_dict" if key is None else "training"
     if not sd:
         raise InputError("ckpt_no_tensors")
-    tensors, prefix = _strip(sd)
-    return Checkpoint(name=name, form=form, key=key, prefix=prefix, tensors=tensors)
+    stripped, prefix = strip_prefixes(sd)
+    dialect, tensors = canonical(stripped)
+    return Checkpoint(name, form, key, prefix, tensors=tensors, dialect=dialect)
 
 
-def read_checkpoint_file(path: str | Path, *, limit: int | None = None) -> Checkpoint:
-    """``read_checkpoint`` of a file named on the command line; its size is checked before it is read."""
+def read_checkpoint_file(path: str | Path, *, available: int | None = None) -> Checkpoint:
+    """A checkpoint named on the command line: no upload limit, but it must fit in memory (``available`` bytes,
+    by default what the system has free), as its bytes and its tensors are held at once while it is read."""
     p = Path(path)
     if not p.is_file():
         raise InputError("checkpoint_missing_file", path=str(p))
-    cap = max_upload_bytes() if limit is None else limit
     size = p.stat().st_size
-    if size > cap:
-        raise InputError("ckpt_too_big", name=p.name, size=_mb(size), limit=_mb(cap))
-    return read_checkpoint(p.read_bytes(), p.name, limit=cap)
+    free = psutil.virtual_memory().available if available is None else available
+    if 2 * size > free:
+        raise ResourceError("ckpt_no_memory", name=p.name, size=_mb(size), free=_mb(free))
+    return _read(p.read_bytes(), p.name)
 
 
 def read_class_names(data: bytes, num_classes: int) -> tuple[str, ...]:

@@ -22,6 +22,7 @@ from ..errors import InputError
 from ..i18n import DEFAULT_LANG, Lang, t
 from .build import build
 from .checkpoint import Checkpoint
+from .dialects import unsupported_part
 from .resnet import ResNet
 from .spec import PRESETS, BlockType, ResNetSpec, Shortcut, Stem, preset
 
@@ -59,12 +60,14 @@ class Inferred:
         n = s.num_classes
         classes = t("ckpt.headless", lang) if n == 0 else t("ckpt.classes_one" if n == 1 else "ckpt.classes", lang, n=n)
         extra = sep + s.variant if s.block == "bottleneck" and s.variant != "preact" else ""
-        details = [t("ckpt.detail_key", lang, key=src.key)] if src.key else []
+        shortcut = t("ckpt.shortcut_none", lang) if s.plain else t("ckpt.shortcut", lang, shortcut=s.shortcut)
+        details = [t(f"ckpt.dialect_{src.dialect}", lang)] if src.dialect != "torchvision" else []
+        details += [t("ckpt.detail_key", lang, key=src.key)] if src.key else []
         details += [t("ckpt.detail_prefix", lang, prefix=src.prefix)] if src.prefix else []
         source = t(f"ckpt.source_{src.form}", lang)
         if details:
             source += t("ckpt.details", lang, details=sep.join(details))
-        return t("ckpt.line", lang, layout=layout, classes=classes, shortcut=s.shortcut, extra=extra, source=source)
+        return t("ckpt.line", lang, layout=layout, classes=classes, shortcut=shortcut, extra=extra, source=source)
 
 
 def _traits(s: ResNetSpec) -> dict[str, dict[str, object]]:
@@ -149,9 +152,12 @@ def infer_spec(shapes: Shapes, *, variant: StrideAt = "v1.5") -> ResNetSpec:
     """The spec whose state_dict has these keys and shapes (not yet checked against them: see ``infer``)."""
     if not shapes:
         raise InputError("ckpt_no_tensors")
-    for key in shapes:
-        if not _GRAMMAR.match(key):
-            raise InputError("ckpt_not_resnet", key=key)
+    strange = [key for key in shapes if not _GRAMMAR.match(key)]
+    if strange:
+        found = unsupported_part(list(shapes))
+        if found is not None:  # a ResNet but for one part: name the part, not "not a ResNet"
+            raise InputError(f"ckpt_part_{found[0]}", key=found[1])
+        raise InputError("ckpt_not_resnet", key=strange[0])
     layers = _blocks(shapes)
     block: BlockType = "bottleneck" if any(re.match(r"^layer\d+\.\d+\.conv3\.", k) for k in shapes) else "basic"
     batch_norm = any(re.match(r"^layer\d+\.\d+\.bn\d\.", k) for k in shapes)
@@ -199,7 +205,8 @@ def _same_layout(spec: ResNetSpec, name: str) -> bool:
     """True when ``spec`` is preset ``name`` but for its classes, input channels and the stride's place."""
     p = preset(name)
     variant = p.variant if "preact" not in (p.variant, spec.variant) else spec.variant
-    return spec.replace(name=name, num_classes=p.num_classes, in_channels=p.in_channels, variant=variant) == p
+    same = {"num_classes": p.num_classes, "in_channels": p.in_channels, "variant": variant, "plain": False}
+    return spec.replace(name=name, **same) == p
 
 
 def nearest_preset(spec: ResNetSpec) -> str:
@@ -243,10 +250,16 @@ def _shape(shape: tuple[int, ...]) -> str:
     return "×".join(map(str, shape)) or "scalar"
 
 
-def infer(checkpoint: Checkpoint, *, variant: StrideAt = "v1.5") -> Inferred:
-    """The spec of ``checkpoint``'s net, named after its preset when it has one's layout, checked to fit exactly."""
+def infer(checkpoint: Checkpoint, *, variant: StrideAt = "v1.5", plain: bool = False) -> Inferred:
+    """The spec of ``checkpoint``'s net, named after its preset when it has one's layout, checked to fit exactly.
+
+    ``plain``: a file without shortcut weights whose shapes change holds option A's net or a plain one (the same
+    keys); it is option A unless this says plain.
+    """
     shapes = checkpoint.shapes
     spec = infer_spec(shapes, variant=variant)
+    if plain and spec.shortcut == "A":
+        spec = spec.replace(plain=True)
     _fit(spec, shapes)
     layout = next((name for name in PRESETS if _same_layout(spec, name)), None)
     if layout is not None:
@@ -255,8 +268,11 @@ def infer(checkpoint: Checkpoint, *, variant: StrideAt = "v1.5") -> Inferred:
 
 
 def load_weights(inferred: Inferred, *, device: str | torch.device = "cpu") -> ResNet:
-    """The net with the checkpoint's own weights (strictly loaded), in eval mode; nothing is initialised first."""
-    model = build(inferred.spec.replace(plain=False), device="meta")
+    """The net with the checkpoint's own weights (strictly loaded), in eval mode; nothing is initialised first.
+
+    The net's tensors are the checkpoint's own (float32 files are not copied), so it costs no second copy.
+    """
+    model = build(inferred.spec, device="meta")
     sd: dict[str, Tensor] = {k: v.float() if v.is_floating_point() else v for k, v in inferred.source.tensors.items()}
     for key in model.state_dict():
         if key.endswith("num_batches_tracked") and key not in sd:

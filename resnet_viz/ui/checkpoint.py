@@ -1,18 +1,26 @@
 """The sidebar's "My checkpoint": a file uploaded, read in memory, its net inferred and said in one line; and that
-net with its own weights for the feature-map page."""
+net with its own weights for the feature-map page.
+
+A file is read once and kept for the session (leaving "My checkpoint" and coming back finds it open), and the server
+holds each distinct file once, by its content, for every session that opened it (``nets.pool``).
+"""
 
 from __future__ import annotations
 
 import threading
 from dataclasses import dataclass
+from typing import Literal
 
 import streamlit as st
 from streamlit.runtime.uploaded_file_manager import UploadedFile
 
-from ..config import max_upload_bytes
+from ..config import checkpoint_memory_bytes, max_upload_bytes
 from ..errors import UserError
+from ..i18n import t
 from ..nets.checkpoint import SUFFIXES, Checkpoint, read_checkpoint, read_class_names
+from ..nets.hf_config import check_config, read_hf_config
 from ..nets.infer import Inferred, StrideAt, infer, load_weights
+from ..nets.pool import CheckpointPool
 from ..nets.resnet import ResNet
 from ..vision.weights import WeightsInfo, twin_of
 from .text import lang, tr
@@ -20,97 +28,161 @@ from .text import lang, tr
 __all__ = ["MyNet", "checkpoint_models", "checkpoint_sidebar"]
 
 _STRIDES: tuple[StrideAt, ...] = ("v1.5", "v1")
+Shortcuts = Literal["A", "plain"]
+_SHORTCUTS: tuple[Shortcuts, ...] = ("A", "plain")
+_KEPT = "_ckpt_kept"  # (upload id, Checkpoint or its sentence): the file this session has open
+_SIDE = ("ckpt_names", "ckpt_config")  # the optional class-names and config uploads, kept as (id, name, bytes)
 
 
 @dataclass(frozen=True)
 class MyNet:
-    """The uploaded checkpoint's net as the pages use it; ``key`` tells two uploads apart (same name or not)."""
+    """The uploaded checkpoint's net as the pages use it; ``key`` tells two nets apart (the file's content, the
+    choices made on it, the names given)."""
 
     inferred: Inferred
-    class_names: tuple[str, ...] | None  # from the user's text file, else None ("class 0" ... "class N-1")
+    class_names: tuple[str, ...] | None  # from the user's text file or config.json, else None ("class 0" ...)
     key: str
 
 
-def _opened(up: UploadedFile) -> Checkpoint | UserError:
-    """The upload read once per file and kept in this session's state (a bad file's sentence too)."""
-    kept = st.session_state.get("_ckpt_opened")
-    if isinstance(kept, tuple) and kept[0] == up.file_id:
-        return kept[1]  # type: ignore[no-any-return]
+@st.cache_resource(show_spinner=False)
+def _pool() -> CheckpointPool:
+    """The server's one pool of open files (all sessions), within RESNET_VIZ_CHECKPOINT_MB."""
+    return CheckpointPool(checkpoint_memory_bytes())
+
+
+def _opened(up: UploadedFile | None) -> Checkpoint | UserError | None:
+    """The session's open file: a new upload read (once; through the server's pool), else the one kept."""
+    kept = st.session_state.get(_KEPT)
+    if up is None and isinstance(kept, tuple) and isinstance(kept[1], UserError):
+        _close()  # a refused file is not kept once its upload is gone
+        return None
+    if up is None or (isinstance(kept, tuple) and kept[0] == up.file_id):
+        return kept[1] if isinstance(kept, tuple) else None
     try:
-        opened: Checkpoint | UserError = read_checkpoint(up.getvalue(), up.name)
+        opened: Checkpoint | UserError = _pool().open(up.getvalue(), up.name, read_checkpoint)
     except UserError as e:
         opened = e
-    st.session_state["_ckpt_opened"] = (up.file_id, opened)
+    st.session_state[_KEPT] = (up.file_id, opened)
+    st.session_state.pop("_ckpt_inferred", None)
     return opened
 
 
-def _inferred(key: str, ckpt: Checkpoint, stride: StrideAt) -> Inferred:
+def _side_file(key: str, up: UploadedFile | None) -> tuple[str, bytes] | None:
+    """An optional side file (class names, config.json), kept for the session like the checkpoint."""
+    if up is not None:
+        st.session_state[f"_{key}_kept"] = (up.file_id, up.getvalue())
+    kept = st.session_state.get(f"_{key}_kept")
+    return kept if isinstance(kept, tuple) else None
+
+
+def _inferred(ckpt: Checkpoint, stride: StrideAt, plain: bool) -> Inferred:
+    key = (ckpt.digest, ckpt.name, stride, plain)
     kept = st.session_state.get("_ckpt_inferred")
-    if isinstance(kept, tuple) and kept[0] == (key, stride):
+    if isinstance(kept, tuple) and kept[0] == key:
         return kept[1]  # type: ignore[no-any-return]
-    inferred = infer(ckpt, variant=stride)
-    st.session_state["_ckpt_inferred"] = ((key, stride), inferred)
+    inferred = infer(ckpt, variant=stride, plain=plain)
+    st.session_state["_ckpt_inferred"] = (key, inferred)
     return inferred
 
 
-def _forget() -> None:
-    for k in ("_ckpt_opened", "_ckpt_inferred"):
+def _close() -> None:
+    for k in (_KEPT, "_ckpt_inferred", "_ckpt_models", *(f"_{s}_kept" for s in _SIDE)):
         st.session_state.pop(k, None)
 
 
-def checkpoint_sidebar() -> tuple[MyNet | None, UserError | None]:
-    """Draw the uploader, the class-names uploader and the v1 / v1.5 switch; return the net, or the one sentence."""
+def _side_uploaders(opened: Checkpoint | UserError | None) -> tuple[UploadedFile | None, UploadedFile | None]:
+    """The class-names uploader, and the config.json uploader for a file in transformers' names."""
     sb = st.sidebar
-    limit = f"{max_upload_bytes() // 2**20} MB"
-    up = sb.file_uploader(
-        tr("ckpt.upload"),
-        type=[s.lstrip(".") for s in SUFFIXES],
-        key="ckpt_file",
-        help=tr("ckpt.upload_help", limit=limit),
-    )
     names_up = sb.file_uploader(
         tr("ckpt.class_names"), type=["txt"], key="ckpt_names", help=tr("ckpt.class_names_help")
     )
-    if up is None:
-        _forget()  # the file was removed: its tensors leave the session with it
-        return None, None
+    config_up = None
+    if isinstance(opened, Checkpoint) and opened.dialect == "transformers":
+        config_up = sb.file_uploader(tr("ckpt.config"), type=["json"], key="ckpt_config", help=tr("ckpt.config_help"))
+    return names_up, config_up
+
+
+def _choices(ckpt: Checkpoint, config: tuple[str, StrideAt | None] | None) -> Inferred:
+    """The net read off the file, with the two switches the weights cannot settle: where the stride sits
+    (bottleneck nets; a new transformers config sets it) and whether a file without shortcut weights is option A or
+    plain."""
+    s = st.session_state
+    if config is not None and config[1] is not None and s.get("_ckpt_config_applied") != config[0]:
+        s["ckpt_stride"], s["_ckpt_config_applied"] = config[1], config[0]
+    s.setdefault("ckpt_stride", "v1.5")
+    s.setdefault("ckpt_shortcuts", "A")
+    inferred = _inferred(ckpt, s["ckpt_stride"], s["ckpt_shortcuts"] == "plain")
+    spec = inferred.spec
+    if spec.block == "bottleneck" and spec.variant != "preact":  # only there does the stride's place matter
+        st.sidebar.radio(
+            tr("ckpt.stride"),
+            _STRIDES,
+            key="ckpt_stride",
+            horizontal=True,  # "v1" and "v1.5" read the same in every language
+            help=tr("ckpt.stride_help"),
+        )
+    if spec.shortcut == "A":  # no shortcut weights, shapes that change: option A's net or a plain one
+        code = lang()  # bound now: AppTest calls format_funcs after the run
+        st.sidebar.radio(
+            tr("ckpt.shortcuts"),
+            _SHORTCUTS,
+            key="ckpt_shortcuts",
+            horizontal=True,
+            help=tr("ckpt.shortcuts_help"),
+            format_func=lambda v: t(f"ckpt.shortcuts_{v}", code),
+        )
+    return _inferred(ckpt, s["ckpt_stride"], s["ckpt_shortcuts"] == "plain")
+
+
+def checkpoint_sidebar() -> tuple[MyNet | None, UserError | None]:
+    """Draw the uploaders and the switches; return the session's net, or the one sentence saying why there is none."""
+    up = st.sidebar.file_uploader(
+        tr("ckpt.upload"),
+        type=[s.lstrip(".") for s in SUFFIXES],
+        key="ckpt_file",
+        help=tr("ckpt.upload_help", limit=f"{max_upload_bytes() // 2**20} MB"),
+    )
     opened = _opened(up)
+    names_up, config_up = _side_uploaders(opened)
+    names_file, config_file = _side_file("ckpt_names", names_up), _side_file("ckpt_config", config_up)
+    if not (isinstance(opened, Checkpoint) and opened.dialect == "transformers"):
+        config_file = None  # a config kept from a transformers file says nothing of another's
+    if opened is None:
+        return None, None
     if isinstance(opened, UserError):
         return None, opened
-    key = f"{up.name}:{up.file_id}"
-    st.session_state.setdefault("ckpt_stride", "v1.5")
+    if up is None:  # kept from an earlier upload: say so, and offer to close it
+        st.sidebar.caption(tr("ckpt.kept", name=opened.name))
+        st.sidebar.button(tr("ckpt.close"), key="ckpt_close", on_click=_close)
     try:
-        inferred = _inferred(key, opened, st.session_state["ckpt_stride"])
-        spec = inferred.spec
-        if spec.block == "bottleneck" and spec.variant != "preact":  # only there does the stride's place matter
-            sb.radio(
-                tr("ckpt.stride"),
-                _STRIDES,
-                key="ckpt_stride",
-                horizontal=True,  # "v1" and "v1.5" read the same in every language
-                help=tr("ckpt.stride_help"),
-            )
-            inferred = _inferred(key, opened, st.session_state["ckpt_stride"])
-        names = read_class_names(names_up.getvalue(), spec.num_classes) if names_up is not None else None
+        config = read_hf_config(config_file[1]) if config_file is not None else None
+        inferred = _choices(opened, (config_file[0], config.variant) if config and config_file else None)
+        names = check_config(config, inferred.spec) if config is not None else None
+        if names_file is not None:
+            names = read_class_names(names_file[1], inferred.spec.num_classes)
     except UserError as e:
         return None, e
-    sb.info(tr("ckpt.inferred", name=up.name, line=inferred.line(lang())), icon=":material/fact_check:")
-    return MyNet(inferred, names, key=f"{key}:{inferred.spec.variant}:{names_up.file_id if names_up else ''}"), None
+    st.sidebar.info(tr("ckpt.inferred", name=opened.name, line=inferred.line(lang())), icon=":material/fact_check:")
+    side = ":".join(f[0] for f in (names_file, config_file) if f is not None)
+    s = inferred.spec
+    return MyNet(inferred, names, key=f"{opened.digest}:{opened.name}:{s.variant}:{s.plain}:{side}"), None
 
 
 Models = tuple[ResNet, ResNet, WeightsInfo, threading.Lock]
 
 
-@st.cache_resource(max_entries=2, show_spinner=False)
-def _models(key: str, device: str, _net: MyNet) -> Models:
-    """The checkpoint's net with its own weights, its plain twin, and a lock (hooks on a shared model: one at a time).
-
-    Keyed by the upload's id: another session never has it.
-    """
-    model = load_weights(_net.inferred, device=device)
-    info = WeightsInfo("file", detail=_net.inferred.source.name, categories=_net.class_names)
-    return model, twin_of(model), info, threading.Lock()
-
-
 def checkpoint_models(net: MyNet, device: str) -> Models:
-    return _models(net.key, device, net)
+    """The checkpoint's net with its own weights, its twin, and a lock (hooks on a shared model: one at a time).
+
+    Kept in the session, not in a server-wide cache: on the CPU the two nets hold the pool's tensors themselves (no
+    copy), so they cost the session a few modules; and a cache would keep a file's weights alive after every session
+    that opened it has ended, counted against the pool's total though nobody has it open.
+    """
+    kept = st.session_state.get("_ckpt_models")
+    if isinstance(kept, tuple) and kept[0] == (net.key, device):
+        return kept[1]  # type: ignore[no-any-return]
+    model = load_weights(net.inferred, device=device)
+    info = WeightsInfo("file", detail=net.inferred.source.name, categories=net.class_names)
+    models: Models = (model, twin_of(model), info, threading.Lock())
+    st.session_state["_ckpt_models"] = ((net.key, device), models)
+    return models

@@ -133,7 +133,7 @@ def _weights_controls(mine: bool = False) -> tuple[str, tuple[str, bytes] | None
     if choice != "file":
         return choice, None, ""
     up = st.file_uploader(
-        tr("feat.ckpt"), type=["pth", "pt", "bin", "safetensors"], key="feat_ckpt", help=tr("feat.ckpt_help")
+        tr("feat.ckpt"), type=["pth", "pt", "th", "bin", "safetensors"], key="feat_ckpt", help=tr("feat.ckpt_help")
     )
     if up is None:
         return choice, None, ""
@@ -229,8 +229,9 @@ def render_features() -> None:
     sel = usable()
     if sel is None or sel.spec is None:
         return
-    spec = sel.spec.replace(plain=False)  # the residual net, with its plain twin beside it
     mine = sel.checkpoint
+    # the residual net, with its plain twin beside it; a plain checkpoint's own net first, its residual twin beside it
+    spec = sel.spec.replace(plain=mine is not None and mine.inferred.spec.plain)
     if mine is not None and spec.in_channels != 3:
         say_error(InputError("ckpt_in_channels", n=spec.in_channels))
         return

@@ -249,7 +249,8 @@ def sidebar() -> Selection:
         if st.session_state["net_mode"] != "checkpoint":
             spec = _current_spec()
         elif mine is not None:
-            spec = mine.inferred.spec.replace(plain=bool(st.session_state["plain"]))
+            # a plain file's net is plain already; the checkbox takes any other file's to its plain twin
+            spec = mine.inferred.spec.replace(plain=mine.inferred.spec.plain or bool(st.session_state["plain"]))
         error = mine_error
         size = _input_size(str(st.session_state["input_size"]))
     except UserError as e:

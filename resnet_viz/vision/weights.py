@@ -26,6 +26,8 @@ from ..lab.data import load_dataset
 from ..lab.store import RunStore
 from ..lab.train import load_final
 from ..nets.build import build
+from ..nets.checkpoint import WRAPPER_KEYS, strip_prefixes
+from ..nets.dialects import canonical
 from ..nets.resnet import ResNet, seeded
 from ..nets.spec import TORCHVISION_PRESETS, ResNetSpec, preset
 
@@ -45,7 +47,7 @@ __all__ = [
 ]
 
 Source = Literal["random", "imagenet", "file", "lab"]
-CHECKPOINT_SUFFIXES = (".pth", ".pt", ".bin", ".safetensors")
+CHECKPOINT_SUFFIXES = (".pth", ".pt", ".th", ".bin", ".safetensors")
 SEED = 0  # random weights are the same on every run, so two views of one net agree
 
 
@@ -132,16 +134,17 @@ def apply_imagenet(model: ResNet, *, download: bool = True) -> WeightsInfo:
 
 
 def _as_state_dict(obj: object) -> dict[str, Tensor]:
-    """A flat {name: tensor} mapping, unwrapping {"state_dict": ...} / {"model": ...} and "module." prefixes."""
+    """A flat {name: tensor} mapping under torchvision's names: a training checkpoint's wrapper key, its wrappers'
+    prefixes (``module.``, ``_orig_mod.``, ...) and another code base's dialect undone as for "My checkpoint"."""
     if isinstance(obj, Mapping):
-        for key in ("state_dict", "model"):
+        for key in WRAPPER_KEYS:
             inner = obj.get(key)
             if isinstance(inner, Mapping):
                 obj = inner
                 break
     if not isinstance(obj, Mapping) or not obj or not all(isinstance(v, Tensor) for v in obj.values()):
         raise InputError("checkpoint_not_state_dict")
-    return {str(k).removeprefix("module."): v for k, v in obj.items()}
+    return canonical(strip_prefixes(obj)[0])[1]
 
 
 def read_checkpoint(data: bytes, filename: str) -> dict[str, Tensor]:
@@ -228,8 +231,14 @@ def twin_of(model: ResNet) -> ResNet:
     No plain twin was ever trained on ImageNet, so this shows what the residual net's own weights do
     once every shortcut is taken away.
     """
-    twin = build(model.spec.twin(), device="cpu")
     sd = model.state_dict()
+    twin = build(model.spec.twin(), device="meta")
+    own = twin.state_dict()
+    if all(k in sd and sd[k].shape == v.shape for k, v in own.items()):
+        # every tensor is the net's own: the twin shares them (assign), so it costs no second copy of the weights
+        twin.load_state_dict({k: sd[k] for k in own}, strict=True, assign=True)
+        return twin.eval()
+    twin = build(model.spec.twin(), device="cpu")
     own = twin.state_dict()
     twin.load_state_dict({k: sd[k] for k in own if k in sd and sd[k].shape == own[k].shape}, strict=False)
     return twin.to(next(model.parameters()).device).eval()
