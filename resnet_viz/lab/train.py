@@ -43,7 +43,7 @@ __all__ = ["CHECKPOINT_S", "IDLE_S", "SLICE_S", "Budget", "Resume", "load_final"
 
 # A slice's length: long enough that handing it over costs little (a task and one transaction, a few ms),
 # short enough that the page's plots move every few seconds and runs take turns often.
-SLICE_S: Final = float(os.environ.get("RESNET_VIZ_SLICE_S", "2"))
+SLICE_S: Final = float(os.environ.get("RESNET_VIZ_SLICE_S", "1"))
 CHECKPOINT_S: Final = float(os.environ.get("RESNET_VIZ_CHECKPOINT_S", "20"))
 IDLE_S: Final = float(os.environ.get("RESNET_VIZ_IDLE_S", "60"))  # a web run nobody watches stops after this
 
