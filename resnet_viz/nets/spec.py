@@ -7,9 +7,14 @@ from dataclasses import dataclass
 from typing import Final, Literal, get_args
 
 from ..errors import SpecError
+from .timm_presets import TIMM_PRESETS
 
 __all__ = [
     "IMAGENET_LAYERS",
+    "AntiAlias",
+    "Attention",
+    "Norm",
+    "StemPool",
     "MAX_DEPTH",
     "MAX_STAGES",
     "MAX_WIDTH",
@@ -32,6 +37,11 @@ Downsample = Literal["conv", "avg"]  # how a projection shortcut strides: "avg" 
 BlockType = Literal["basic", "bottleneck"]
 Variant = Literal["v1", "v1.5", "preact"]
 Shortcut = Literal["A", "B", "C"]
+# What timm's ResNet family adds, as data (timm models/resnet.py, resnetv2.py):
+StemPool = Literal["max", "conv", "fixed"]  # 3x3/2 max-pool; RS's 3x3/2 conv-BN-ReLU in its place; BiT's zero pad + pool
+Attention = Literal["none", "se", "eca"]  # per block, after its last norm: Hu et al. 2018 (SE), Wang et al. 2020 (ECA)
+AntiAlias = Literal["none", "avg", "blur"]  # strided 3x3 convs stride 1, then a 2x2 average or a binomial blur pool strides
+Norm = Literal["batch", "group", "evonorm_s0", "frn"]  # BN; GroupNorm of 32 groups; EvoNorm-S0 and FRN-TLU (own act)
 
 # Bounds keep a typo (depth 100000) from hanging the app; ResNet-1202 (He et al. 2015 §4.2) fits.
 MAX_DEPTH: Final = 2000
@@ -73,10 +83,23 @@ class ResNetSpec:
     num_classes: int = 1000  # 0: headless (no classifier; the pooled features come out), as timm's num_classes=0
     in_channels: int = 3
     plain: bool = False  # the plain twin: same layers, every shortcut removed
+    # timm's parts (defaults: none of them, so torchvision's nets are as before)
+    stem_mid: tuple[int, int] | None = None  # a deep stem's inner widths; None: half its width each ((24, 32): tiered)
+    stem_pool: StemPool = "max"
+    stem_norm: bool = True  # False: the stem ends at its conv, the first block normalises (timm's pre-activation v2)
+    attention: Attention = "none"
+    attention_ratio: float = 1 / 16  # SE's reduced width: channels * ratio, rounded to a multiple of 8 (timm's SEModule)
+    anti_alias: AntiAlias = "none"  # Zhang 2019: leaves no trace in the weights, so a file cannot say it
+    norm: Norm = "batch"  # which normalisation, where batch_norm is on
+    weight_std: bool = False  # weight-standardised convs (Qiao et al. 2019; BiT's StdConv2d, eps 1e-8)
+    projection_kernel: int = 1  # a strided projection's kernel: 3 in SENet-154 (timm's down_kernel_size)
+    reduce_first: int = 1  # a block's first conv has width / reduce_first channels: 2 in SENet-154
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "layers", tuple(self.layers))
         object.__setattr__(self, "widths", tuple(self.widths))
+        if self.stem_mid is not None:
+            object.__setattr__(self, "stem_mid", tuple(self.stem_mid))
         _validate(self)
 
     # -- derived facts ---------------------------------------------------------------------------
@@ -95,8 +118,14 @@ class ResNetSpec:
         return self.stem_width if self.stem_width is not None else self.widths[0]
 
     @property
+    def stem_inner(self) -> tuple[int, int]:
+        """A deep stem's first two convs' widths (timm's stem_chs)."""
+        return self.stem_mid if self.stem_mid is not None else (self.stem_channels // 2,) * 2  # type: ignore[return-value]
+
+    @property
     def stem_convs(self) -> int:
-        return 3 if self.stem == "deep" else 1
+        """Convs on the stem's path: RS's stem pool is a conv too."""
+        return (3 if self.stem == "deep" else 1) + (self.stem_pool == "conv" and self.stem != "cifar")
 
     @property
     def stage_strides(self) -> tuple[int, ...]:
@@ -133,6 +162,7 @@ class ResNetSpec:
     def to_dict(self) -> dict[str, object]:
         d = dataclasses.asdict(self)
         d["layers"], d["widths"] = list(self.layers), list(self.widths)
+        d["stem_mid"] = list(self.stem_mid) if self.stem_mid is not None else None
         return d
 
 
@@ -147,6 +177,11 @@ def _validate(s: ResNetSpec) -> None:
     _check_choice("variant", s.variant, get_args(Variant))
     _check_choice("shortcut", s.shortcut, get_args(Shortcut))
     _check_choice("downsample", s.downsample, get_args(Downsample))
+    _check_choice("stem_pool", s.stem_pool, get_args(StemPool))
+    _check_choice("attention", s.attention, get_args(Attention))
+    _check_choice("anti_alias", s.anti_alias, get_args(AntiAlias))
+    _check_choice("norm", s.norm, get_args(Norm))
+    _check_choice("projection_kernel", s.projection_kernel, (1, 3))
     if not s.layers:
         raise SpecError("no_stages")
     if len(s.layers) > MAX_STAGES:
@@ -161,6 +196,7 @@ def _validate(s: ResNetSpec) -> None:
         ("groups", s.groups),
         ("width_per_group", s.width_per_group),
         ("in_channels", s.in_channels),
+        ("reduce_first", s.reduce_first),
     ):
         if not isinstance(value, int) or isinstance(value, bool) or value < 1:
             raise SpecError("positive", field=name, value=value)
@@ -186,8 +222,26 @@ def _validate(s: ResNetSpec) -> None:
         raise SpecError("option_a_shrink")
     if s.shortcut == "A" and s.downsample == "avg":
         raise SpecError("avg_needs_projection")
-    if s.stem == "deep" and s.stem_channels % 2:
+    if s.stem == "deep" and s.stem_mid is None and s.stem_channels % 2:
         raise SpecError("deep_stem_odd", width=s.stem_channels)
+    if s.stem_mid is not None and (len(s.stem_mid) != 2 or not all(isinstance(w, int) and w >= 1 for w in s.stem_mid)):
+        raise SpecError("positive", field="stem_mid", value=s.stem_mid)
+    if not 0 < s.attention_ratio <= 1:
+        raise SpecError("attention_ratio", value=s.attention_ratio)
+    if s.norm in ("evonorm_s0", "frn") and s.variant != "preact":
+        # their own non-linearity follows every norm, which a post-activation block's last norm must not have
+        raise SpecError("norm_needs_preact", norm=s.norm)
+    if s.norm in ("group", "evonorm_s0") and any(c % 32 for c in _normalised_widths(s)):
+        raise SpecError("norm_groups", norm=s.norm)
+
+
+def _normalised_widths(s: ResNetSpec) -> set[int]:
+    """Every channel count a norm sees (GroupNorm splits each into 32 groups)."""
+    widths = {s.stem_channels, *s.stem_inner} if s.stem == "deep" else {s.stem_channels}
+    for planes in s.stage_widths:
+        inner = int(planes * (s.width_per_group / 64.0)) * s.groups if s.block == "bottleneck" else planes
+        widths |= {inner // s.reduce_first, inner, planes * s.expansion}
+    return widths
 
 
 def _channels_shrink(s: ResNetSpec) -> bool:
@@ -287,6 +341,7 @@ PRESETS: Final[dict[str, dict[str, object]]] = {
         }
         for d in (164, 1001)
     },
+    **TIMM_PRESETS,
 }
 
 TORCHVISION_PRESETS: Final = (
