@@ -9,6 +9,7 @@ The spec read off is then built on the meta device and compared key by key and s
 
 from __future__ import annotations
 
+import dataclasses
 import itertools
 import re
 from collections.abc import Mapping
@@ -23,19 +24,35 @@ from ..i18n import DEFAULT_LANG, Lang, t
 from .build import build
 from .checkpoint import Checkpoint
 from .resnet import ResNet
-from .spec import PRESETS, BlockType, ResNetSpec, Shortcut, Stem, preset
+from .attention import se_width
+from .spec import PRESETS, AntiAlias, BlockType, Norm, ResNetSpec, Shortcut, Stem, preset
+from .timm_v2 import from_timm_v2, is_timm_v2
 
 __all__ = ["Inferred", "display_name", "infer", "infer_spec", "load_weights", "nearest_preset"]
 
 Shapes = Mapping[str, tuple[int, ...]]
 StrideAt = Literal["v1", "v1.5"]  # what the weights cannot say: v1 strides the first 1x1, v1.5 the 3x3
 
-_BN: Final = r"(weight|bias|running_mean|running_var|num_batches_tracked)"
+# a norm's tensors: BN's, GroupNorm's (weight, bias), EvoNorm-S0's v, FRN's tau
+_BN: Final = r"(weight|bias|running_mean|running_var|num_batches_tracked|v|tau)"
 # Every key a ResNet of this app (torchvision's and timm's names) can hold; any other key shows it is not one.
 _GRAMMAR: Final = re.compile(
     rf"^conv1\.(weight|bias)$|^conv1\.[0-6]\.{_BN}$|^bn1\.{_BN}$|^post_bn\.{_BN}$|^fc\.(weight|bias)$"
+    rf"|^maxpool\.[0-3]\.{_BN}$"
     rf"|^layer[1-9]\.\d+\.((conv|bn)[1-3]|downsample\.[0-3])\.{_BN}$"
+    r"|^layer[1-9]\.\d+\.se\.(fc1|fc2)\.(weight|bias)$|^layer[1-9]\.\d+\.se\.conv\.weight$"
 )
+# Parts of timm's wider family that this app does not build, named by a key only they have (timm's resnest.py,
+# sknet.py, cbam.py, byobnet's attention pool); the code names the part in the sentence.
+_UNSUPPORTED: Final = (
+    (re.compile(r"\.conv2\.(fc1|fc2|bn0|bn1|rsoftmax|conv)\."), "ckpt_part_split_attention"),
+    (re.compile(r"\.conv2\.paths\.|\.conv2\.attn\."), "ckpt_part_selective_kernel"),
+    (re.compile(r"\.se\.(channel|spatial)\."), "ckpt_part_cbam"),
+    (re.compile(r"\.se\.(fc|bn|conv2|gather|gate)\."), "ckpt_part_other_attention"),
+    (re.compile(r"(^|\.)attnpool\.|(^|\.)attn_pool\."), "ckpt_part_attention_pool"),
+)
+# SE reduced widths as timm's nets use them: channels / 16 (SE-ResNet), / 4 (ResNet-RS), / 8
+_SE_RATIOS: Final = (1 / 16, 0.25, 1 / 8)
 _BLOCK: Final = re.compile(r"^layer(\d+)\.(\d+)\.")
 
 
@@ -46,7 +63,8 @@ class Inferred:
     spec: ResNetSpec
     layout: str | None  # the preset of the same layout, classes and input channels aside; None for a custom one
     nearest: str  # the preset to compare it with: its layout's, else the structurally nearest
-    source: Checkpoint
+    source: Checkpoint  # its tensors under the app's names (a dialect's renamed)
+    dialect: str | None = None  # "timm_v2" for timm's ResNetV2 names; None for the app's (torchvision's, timm's v1)
 
     def line(self, lang: Lang = DEFAULT_LANG) -> str:
         """One line: "ResNet-34 layout, 37 classes, shortcut B, from a training checkpoint (key `state_dict`, ...)"."""
@@ -59,6 +77,10 @@ class Inferred:
         n = s.num_classes
         classes = t("ckpt.headless", lang) if n == 0 else t("ckpt.classes_one" if n == 1 else "ckpt.classes", lang, n=n)
         extra = sep + s.variant if s.block == "bottleneck" and s.variant != "preact" else ""
+        if s.anti_alias != "none":  # not in the weights: the reader's choice, said as such
+            extra += sep + t(f"ckpt.aa_{s.anti_alias}", lang)
+        if self.dialect is not None:
+            layout += sep + t(f"ckpt.dialect_{self.dialect}", lang)
         details = [t("ckpt.detail_key", lang, key=src.key)] if src.key else []
         details += [t("ckpt.detail_prefix", lang, prefix=src.prefix)] if src.prefix else []
         source = t(f"ckpt.source_{src.form}", lang)
@@ -78,6 +100,14 @@ def _traits(s: ResNetSpec) -> dict[str, dict[str, object]]:
         out["avg"] = {}
     if not s.batch_norm:
         out["no_bn"] = {}
+    elif s.norm != "batch":
+        out[f"norm_{s.norm}"] = {}
+    if s.attention != "none":
+        out[f"attention_{s.attention}"] = {}
+    if s.stem_pool == "conv":
+        out["stem_conv_pool"] = {}
+    if s.weight_std:
+        out["weight_std"] = {}
     out["widths"] = {"widths": "-".join(map(str, s.stage_widths))}
     return out
 
@@ -86,7 +116,7 @@ def display_name(name: str) -> str:
     """resnet34 -> ResNet-34, resnet50d -> ResNet-50-D, resnext50_32x4d -> ResNeXt-50 32×4d, wide_resnet50_2 ->
     Wide ResNet-50-2, preact_resnet164 -> PreAct ResNet-164."""
     rules = (
-        (r"resnet(\d+)([cd]?)", lambda m: f"ResNet-{m[1]}" + (f"-{m[2].upper()}" if m[2] else "")),
+        (r"resnet(\d+)([cdst]?)", lambda m: f"ResNet-{m[1]}" + (f"-{m[2].upper()}" if m[2] else "")),
         (r"resnext(\d+)_(\d+)x(\d+)d", lambda m: f"ResNeXt-{m[1]} {m[2]}×{m[3]}d"),
         (r"wide_resnet(\d+)_(\d+)", lambda m: f"Wide ResNet-{m[1]}-{m[2]}"),
         (r"preact_resnet(\d+)", lambda m: f"PreAct ResNet-{m[1]}"),
@@ -145,30 +175,85 @@ def _shortcut(shapes: Shapes, layers: list[int], changes: set[tuple[int, int]]) 
     return "B", avg  # any other pattern is B's, and the fit check names the first block that breaks it
 
 
-def infer_spec(shapes: Shapes, *, variant: StrideAt = "v1.5") -> ResNetSpec:
-    """The spec whose state_dict has these keys and shapes (not yet checked against them: see ``infer``)."""
+def _norm_kind(shapes: Shapes) -> Norm:
+    """BN keeps running statistics; GroupNorm only a scale and shift; EvoNorm-S0 adds ``v``, FRN ``tau``."""
+    block_norms = [k for k in shapes if re.match(r"^layer\d+\.\d+\.bn\d\.", k)]
+    if any(k.endswith(".v") for k in block_norms):
+        return "evonorm_s0"
+    if any(k.endswith(".tau") for k in block_norms):
+        return "frn"
+    return "batch" if any(k.endswith(".running_var") for k in block_norms) else "group"
+
+
+def _attention(shapes: Shapes) -> tuple[Literal["none", "se", "eca"], float]:
+    """(kind, SE's ratio): ``se.fc1`` is SE, whose reduced width says the ratio; a 1-D ``se.conv`` is ECA."""
+    se = {k: v for k, v in shapes.items() if k.endswith(".se.fc1.weight")}
+    if se:
+        for ratio in _SE_RATIOS:
+            if all(v[0] == se_width(v[1], ratio) for v in se.values()):
+                return "se", ratio
+        key, v = next(iter(se.items()))
+        raise InputError("ckpt_se_width", key=key, rd=v[0], channels=v[1])
+    return ("eca", 1 / 16) if any(k.endswith(".se.conv.weight") for k in shapes) else ("none", 1 / 16)
+
+
+def _refuse_unsupported(shapes: Shapes, layers: list[int]) -> None:
+    """Name what a file of timm's family holds that this app does not build, rather than a shape that did not fit."""
+    thirds = {s for s in range(1, len(layers) + 1) if f"layer{s}.0.conv3.weight" in shapes}
+    if thirds and len(thirds) != len(layers):  # timm's test_resnet: basic and bottleneck blocks in one net
+        raise InputError("ckpt_part_mixed_blocks", key=f"layer{min(thirds)}.0.conv3.weight")
+    for s, n in enumerate(layers, 1):  # a pruned net (timm's *_pruned): each block's inner width its own
+        inner = {shapes.get(f"layer{s}.{j}.conv2.weight", (0,))[0] for j in range(n)}
+        if len(inner) > 1:
+            raise InputError("ckpt_part_pruned", key=f"layer{s}.1.conv2.weight")
+
+
+def infer_spec(
+    shapes: Shapes, *, variant: StrideAt = "v1.5", anti_alias: AntiAlias = "none", timm_v2: bool = False
+) -> ResNetSpec:
+    """The spec whose state_dict has these keys and shapes (not yet checked against them: see ``infer``).
+
+    ``variant`` and ``anti_alias`` are what weights cannot say. ``timm_v2``: the keys came from timm's ResNetV2 names,
+    whose GroupNorm nets with a 7×7 stem are all BiT's (weight-standardised convs, a zero-padded stem pool), which
+    weights cannot say either; that is the reading, as timm's registry pairs them.
+    """
     if not shapes:
         raise InputError("ckpt_no_tensors")
+    for key in shapes:  # a part of timm's wider family is named, before any key is called no ResNet's
+        for pattern, code in _UNSUPPORTED:
+            if pattern.search(key):
+                raise InputError(code, key=key)
     for key in shapes:
         if not _GRAMMAR.match(key):
             raise InputError("ckpt_not_resnet", key=key)
     layers = _blocks(shapes)
+    _refuse_unsupported(shapes, layers)
     block: BlockType = "bottleneck" if any(re.match(r"^layer\d+\.\d+\.conv3\.", k) for k in shapes) else "basic"
     batch_norm = any(re.match(r"^layer\d+\.\d+\.bn\d\.", k) for k in shapes)
     preact = batch_norm and any(k.startswith("post_bn.") for k in shapes)  # without BN the two orders look alike
+    norm_kind = _norm_kind(shapes) if batch_norm else "batch"
     stem, stem_out, in_channels = _stem(shapes)
+    stem_mid = None
+    if stem == "deep":
+        mid = (_need(shapes, "conv1.0.weight")[0], _need(shapes, "conv1.3.weight")[0])
+        stem_mid = None if mid == (stem_out // 2, stem_out // 2) else mid
     expansion = 4 if block == "bottleneck" else 1
     widths: list[int] = []
     for s in range(1, len(layers) + 1):
-        key = f"layer{s}.0.conv{3 if block == 'bottleneck' else 1}.weight"
+        key = f"layer{s}.0.conv{3 if block == 'bottleneck' else 2}.weight"
         out = _need(shapes, key)[0]
         if out % expansion:
             raise InputError("ckpt_expansion", key=key, channels=out)
         widths.append(out // expansion)
+    # a block's first conv may be narrower than its second (timm's reduce_first: SENet-154 halves it)
+    first, second = _need(shapes, "layer1.0.conv1.weight")[0], _need(shapes, "layer1.0.conv2.weight")[0]
+    reduce_first = second // first if block == "bottleneck" and first and second % first == 0 else 1
+    if block == "basic" and first and widths[0] % first == 0:
+        reduce_first = widths[0] // first
     groups, per_group = 1, 64
-    if block == "bottleneck":  # conv2 is (width, width / groups, 3, 3); width = planes * per_group / 64 * groups
+    if block == "bottleneck":  # conv2 is (width, first / groups, 3, 3); width = planes * per_group / 64 * groups
         inner, fan_in = _need(shapes, "layer1.0.conv2.weight")[:2]
-        groups = max(1, inner // max(1, fan_in))
+        groups = max(1, first // max(1, fan_in))
         per_group = max(1, round(inner * 64 / (widths[0] * groups)))
     changes, c = set(), stem_out
     for s, planes in enumerate(widths, 1):
@@ -176,7 +261,10 @@ def infer_spec(shapes: Shapes, *, variant: StrideAt = "v1.5") -> ResNetSpec:
             changes.add((s, 0))
         c = planes * expansion
     shortcut, avg = _shortcut(shapes, layers, changes)
+    kernels = {v[-1] for k, v in shapes.items() if re.match(r"^layer\d+\.0\.downsample\.\d\.weight$", k) and len(v) == 4}
+    attention, ratio = _attention(shapes)
     fc = _need(shapes, "fc.weight", 2) if "fc.weight" in shapes else None
+    bit = timm_v2 and stem == "imagenet" and norm_kind == "group"
     return ResNetSpec(
         name="custom",
         stem=stem,
@@ -192,6 +280,16 @@ def infer_spec(shapes: Shapes, *, variant: StrideAt = "v1.5") -> ResNetSpec:
         batch_norm=batch_norm,
         num_classes=fc[0] if fc else 0,
         in_channels=in_channels,
+        stem_mid=stem_mid,
+        stem_pool="conv" if "maxpool.0.weight" in shapes else ("fixed" if bit else "max"),
+        stem_norm=stem == "cifar" or not batch_norm or "bn1.weight" in shapes,
+        attention=attention,
+        attention_ratio=ratio,
+        anti_alias=anti_alias,
+        norm=norm_kind,
+        weight_std=bit,
+        projection_kernel=3 if 3 in kernels else 1,
+        reduce_first=reduce_first,
     )
 
 
@@ -199,7 +297,10 @@ def _same_layout(spec: ResNetSpec, name: str) -> bool:
     """True when ``spec`` is preset ``name`` but for its classes, input channels and the stride's place."""
     p = preset(name)
     variant = p.variant if "preact" not in (p.variant, spec.variant) else spec.variant
-    return spec.replace(name=name, num_classes=p.num_classes, in_channels=p.in_channels, variant=variant) == p
+    if spec.stage_widths != p.stage_widths or spec.stem_channels != p.stem_channels:
+        return False
+    same = {"widths": p.widths, "width_multiplier": p.width_multiplier, "stem_width": p.stem_width}
+    return spec.replace(name=name, num_classes=p.num_classes, in_channels=p.in_channels, variant=variant, **same) == p
 
 
 def nearest_preset(spec: ResNetSpec) -> str:
@@ -243,15 +344,23 @@ def _shape(shape: tuple[int, ...]) -> str:
     return "×".join(map(str, shape)) or "scalar"
 
 
-def infer(checkpoint: Checkpoint, *, variant: StrideAt = "v1.5") -> Inferred:
-    """The spec of ``checkpoint``'s net, named after its preset when it has one's layout, checked to fit exactly."""
+def infer(checkpoint: Checkpoint, *, variant: StrideAt = "v1.5", anti_alias: AntiAlias = "none") -> Inferred:
+    """The spec of ``checkpoint``'s net, named after its preset when it has one's layout, checked to fit exactly.
+
+    A file in timm's ResNetV2 names is read through that dialect's table (``timm_v2``): the ``Inferred``'s source
+    then holds the tensors under the app's names, which its net loads strictly.
+    """
+    dialect = None
+    if is_timm_v2(checkpoint.tensors):
+        checkpoint = dataclasses.replace(checkpoint, tensors=from_timm_v2(checkpoint.tensors))
+        dialect = "timm_v2"
     shapes = checkpoint.shapes
-    spec = infer_spec(shapes, variant=variant)
+    spec = infer_spec(shapes, variant=variant, anti_alias=anti_alias, timm_v2=dialect == "timm_v2")
     _fit(spec, shapes)
     layout = next((name for name in PRESETS if _same_layout(spec, name)), None)
     if layout is not None:
         spec = spec.replace(name=layout)
-    return Inferred(spec=spec, layout=layout, nearest=layout or nearest_preset(spec), source=checkpoint)
+    return Inferred(spec=spec, layout=layout, nearest=layout or nearest_preset(spec), source=checkpoint, dialect=dialect)
 
 
 def load_weights(inferred: Inferred, *, device: str | torch.device = "cpu") -> ResNet:
