@@ -12,7 +12,7 @@ import graphviz
 from ..errors import InputError
 from ..i18n import DEFAULT_LANG, Lang, t
 from ..nets.trace import BlockRecord, LayerRecord, TraceReport
-from .units import human, op_text, shape_text
+from .units import LAYER_FILL, human, op_text, shape_text
 
 __all__ = [
     "FOLD_ABOVE",
@@ -34,7 +34,7 @@ LEVELS: Final[tuple[Level, ...]] = get_args(Level)
 # level draws 106, so it stays unfolded; ResNet-1202 draws 1,204 and folds to 16).
 FOLD_ABOVE: Final = 120
 
-_FILL: Final = {"Conv2d": "#dbe8fb", "BatchNorm2d": "#e3f4e6", "ReLU": "#fff3c4", "Linear": "#e9dcf7"}
+_FILL: Final = LAYER_FILL
 _DOWN: Final = {"fillcolor": "#ffe1c7", "color": "#d9480f", "penwidth": "2"}
 _SHORTCUT_STYLE: Final = {
     "identity": {"color": "#2b8a3e", "fontcolor": "#2b8a3e", "style": "dashed", "penwidth": "1.5"},

@@ -15,7 +15,7 @@ from typing import Final, Literal
 
 from ..i18n import DEFAULT_LANG, Lang, t
 from .model import Hierarchy, Node
-from .units import human, op_text, shape_text
+from .units import LAYER_FILL, human, op_text, shape_text
 
 __all__ = [
     "PORT",
@@ -83,7 +83,7 @@ class View:
         return sum(len(s.nodes) for s in self.segments)
 
 
-_FILL: Final = {"Conv2d": "#dbe8fb", "BatchNorm2d": "#e3f4e6", "ReLU": "#fff3c4", "Linear": "#e9dcf7"}
+_FILL: Final = LAYER_FILL
 
 
 def normalize_open(h: Hierarchy, open_: Iterable[str]) -> frozenset[str]:

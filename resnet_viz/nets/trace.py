@@ -21,7 +21,9 @@ from torch import Tensor, nn
 from torch.overrides import TorchFunctionMode
 
 from ..errors import InputError
+from .antialias import BlurPool2d
 from .blocks import PadShortcut
+from .layers import Part
 from .resnet import ResNet
 from .sizes import MAX_INPUT, normalize_size
 from .spec import ResNetSpec, spec_from
@@ -33,6 +35,7 @@ __all__ = [
     "StageRecord",
     "Totals",
     "TraceReport",
+    "WEIGHTED",
     "normalize_size",
     "trace",
     "trace_module",
@@ -40,6 +43,7 @@ __all__ = [
 
 Pair = tuple[int, int]
 ShortcutKind = Literal["identity", "projection", "pad", "none", "concat"]
+WEIGHTED = frozenset({"Conv2d", "StdConv2d", "Linear"})  # the layers a net's depth counts
 _STAGE = re.compile(r"^(layer|denseblock|transition)\d+$")
 _SHAPE_PRESERVING = frozenset({F.batch_norm, F.relu, torch.relu})
 _ELEMENTWISE = frozenset({Tensor.__add__, Tensor.__iadd__, torch.add, Tensor.add})
@@ -242,7 +246,7 @@ def _flat(items: Iterable[Any]) -> Iterable[Any]:
 
 def _window(module: nn.Module, in_hw: Pair, out_hw: Pair) -> tuple[Pair, Pair, Pair] | None:
     """(kernel, stride, dilation) of a sliding-window module, None for point-wise modules."""
-    if isinstance(module, (nn.Conv2d, nn.MaxPool2d, nn.AvgPool2d)):
+    if isinstance(module, (nn.Conv2d, nn.MaxPool2d, nn.AvgPool2d, BlurPool2d)):
         k, s = _pair(module.kernel_size), _pair(module.stride or module.kernel_size)
         d = _pair(getattr(module, "dilation", 1))
         return k, s, d
@@ -253,7 +257,9 @@ def _window(module: nn.Module, in_hw: Pair, out_hw: Pair) -> tuple[Pair, Pair, P
     return None
 
 
-def _macs(module: nn.Module, out_shape: tuple[int, ...]) -> int:
+def _macs(module: nn.Module, in_shape: tuple[int, ...], out_shape: tuple[int, ...]) -> int:
+    if isinstance(module, Part):  # attention, blur pools: they say their own
+        return module.macs(in_shape, out_shape)
     if isinstance(module, nn.Conv2d):
         kh, kw = _pair(module.kernel_size)
         return math.prod(out_shape) * (module.in_channels // module.groups) * kh * kw
@@ -334,8 +340,8 @@ def trace_module(
                 stride=stride,
                 input_shape=in_shape,
                 output_shape=out_shape,
-                params=sum(p.numel() for p in module._parameters.values() if p is not None) if calls[name] == 1 else 0,
-                macs=_macs(module, out_shape),
+                params=sum(p.numel() for p in module.parameters()) if calls[name] == 1 else 0,
+                macs=_macs(module, in_shape, out_shape),
                 rf=rf,
                 jump=jump,
                 activation_bytes=output.numel() * output.element_size(),
@@ -356,11 +362,12 @@ def trace_module(
             block_io[name] = (tuple(src.shape[1:]), tuple(output.shape[1:]))
 
     handles = []
+    inside = {m for part in names if isinstance(part, Part) for m in part.modules() if m is not part}
     try:
         for module, name in names.items():
-            if module is model:
+            if module is model or module in inside:  # a Part is one node: what it holds is not traced apart
                 continue
-            leaf = not any(True for _ in module.children())
+            leaf = isinstance(module, Part) or not any(True for _ in module.children())
             if leaf:
                 handles.append(module.register_forward_hook(on_leaf))
             elif _STAGE.match(name.split(".")[-1]) or stage_of(name)[1] == name:
@@ -425,7 +432,7 @@ def _report(
         buffers=sum(b.numel() for b in model.buffers()),
         macs=sum(r.macs for r in layers),
         activation_bytes=sum(r.activation_bytes for r in layers),
-        depth=sum(1 for r in layers if r.role == "main" and r.type in ("Conv2d", "Linear")),
+        depth=sum(1 for r in layers if r.role == "main" and r.type in WEIGHTED),
         layers=len(layers),
     )
     return TraceReport(arch, title, input_shape, tuple(layers), tuple(blocks), tuple(stages), totals)
