@@ -26,6 +26,7 @@ _SPEC_FLAGS = (
     "width_per_group",
     "width_multiplier",
     "num_classes",
+    "attention",
 )
 
 
@@ -35,7 +36,8 @@ def add_checkpoint_flag(p: argparse.ArgumentParser) -> None:
         type=Path,
         metavar="FILE",
         help="a state_dict, training checkpoint or safetensors file: its net, read off its names and shapes "
-        "(--variant v1 if it was trained with the stride on the first 1x1)",
+        "(--variant v1 if it was trained with the stride on the first 1x1, --anti-alias avg or blur if it "
+        "blurs or pools where it strides: the weights cannot say either)",
     )
 
 
@@ -53,6 +55,7 @@ def net_from_args(a: argparse.Namespace) -> tuple[ResNetSpec, Inferred | None]:
     ):
         if on:
             raise InputError("conflict", first="--checkpoint", second=flag)
-    inferred = infer(read_checkpoint_file(a.checkpoint), variant=a.variant or "v1.5")
+    aa = getattr(a, "anti_alias", None) or "none"
+    inferred = infer(read_checkpoint_file(a.checkpoint), variant=a.variant or "v1.5", anti_alias=aa)
     spec = inferred.spec.replace(plain=True) if a.plain else inferred.spec
     return spec, inferred

@@ -14,12 +14,14 @@ from ..errors import UserError
 from ..nets.checkpoint import SUFFIXES, Checkpoint, read_checkpoint, read_class_names
 from ..nets.infer import Inferred, StrideAt, infer, load_weights
 from ..nets.resnet import ResNet
+from ..nets.spec import AntiAlias
 from ..vision.weights import WeightsInfo, twin_of
 from .text import lang, tr
 
 __all__ = ["MyNet", "checkpoint_models", "checkpoint_sidebar"]
 
 _STRIDES: tuple[StrideAt, ...] = ("v1.5", "v1")
+_AA: tuple[AntiAlias, ...] = ("none", "avg", "blur")
 
 
 @dataclass(frozen=True)
@@ -44,12 +46,12 @@ def _opened(up: UploadedFile) -> Checkpoint | UserError:
     return opened
 
 
-def _inferred(key: str, ckpt: Checkpoint, stride: StrideAt) -> Inferred:
+def _inferred(key: str, ckpt: Checkpoint, stride: StrideAt, aa: AntiAlias) -> Inferred:
     kept = st.session_state.get("_ckpt_inferred")
-    if isinstance(kept, tuple) and kept[0] == (key, stride):
+    if isinstance(kept, tuple) and kept[0] == (key, stride, aa):
         return kept[1]  # type: ignore[no-any-return]
-    inferred = infer(ckpt, variant=stride)
-    st.session_state["_ckpt_inferred"] = ((key, stride), inferred)
+    inferred = infer(ckpt, variant=stride, anti_alias=aa)
+    st.session_state["_ckpt_inferred"] = ((key, stride, aa), inferred)
     return inferred
 
 
@@ -79,8 +81,9 @@ def checkpoint_sidebar() -> tuple[MyNet | None, UserError | None]:
         return None, opened
     key = f"{up.name}:{up.file_id}"
     st.session_state.setdefault("ckpt_stride", "v1.5")
+    st.session_state.setdefault("ckpt_aa", "none")
     try:
-        inferred = _inferred(key, opened, st.session_state["ckpt_stride"])
+        inferred = _inferred(key, opened, st.session_state["ckpt_stride"], st.session_state["ckpt_aa"])
         spec = inferred.spec
         if spec.block == "bottleneck" and spec.variant != "preact":  # only there does the stride's place matter
             sb.radio(
@@ -90,12 +93,22 @@ def checkpoint_sidebar() -> tuple[MyNet | None, UserError | None]:
                 horizontal=True,  # "v1" and "v1.5" read the same in every language
                 help=tr("ckpt.stride_help"),
             )
-            inferred = _inferred(key, opened, st.session_state["ckpt_stride"])
+        if spec.stem != "cifar":  # anti-aliasing holds no weights (timm's resnetaa / resnetblur): a choice, said so
+            sb.radio(
+                tr("ckpt.anti_alias"),
+                _AA,
+                key="ckpt_aa",
+                format_func=lambda v: tr(f"ckpt.aa_choice_{v}"),
+                help=tr("ckpt.anti_alias_help"),
+            )
+        inferred = _inferred(key, opened, st.session_state["ckpt_stride"], st.session_state["ckpt_aa"])
         names = read_class_names(names_up.getvalue(), spec.num_classes) if names_up is not None else None
     except UserError as e:
         return None, e
     sb.info(tr("ckpt.inferred", name=up.name, line=inferred.line(lang())), icon=":material/fact_check:")
-    return MyNet(inferred, names, key=f"{key}:{inferred.spec.variant}:{names_up.file_id if names_up else ''}"), None
+    spec = inferred.spec
+    net_key = f"{key}:{spec.variant}:{spec.anti_alias}:{names_up.file_id if names_up else ''}"
+    return MyNet(inferred, names, key=net_key), None
 
 
 Models = tuple[ResNet, ResNet, WeightsInfo, threading.Lock]
