@@ -15,7 +15,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # tests/ holds the oracle, shared with the CI test
 
-from tests.timm_oracle import ATOL_REL, FAMILIES, RTOL, SIZE, Outcome, catalogue, check  # noqa: E402
+from tests.timm_oracle import ATOL_REL, FAMILIES, RTOL, SIZE, Outcome, catalogue, check
 
 
 def main() -> None:

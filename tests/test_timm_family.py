@@ -98,7 +98,13 @@ def test_se_eca_and_blur_nodes_by_hand() -> None:
     assert (e.type, e.params, e.macs) == ("EfficientChannelAttention", 7, 2048 * 7)
     b = {x.name: x for x in trace("resnetblur50").layers}
     aa = b["layer2.0.aa"]  # the 3x3 conv runs at stride 1; the blur pool strides: 128 x 28 x 28 outputs, 9 taps each
-    assert (aa.type, aa.kernel, aa.stride, aa.output_shape, aa.params) == ("BlurPool2d", (3, 3), (2, 2), (128, 28, 28), 0)
+    assert (aa.type, aa.kernel, aa.stride, aa.output_shape, aa.params) == (
+        "BlurPool2d",
+        (3, 3),
+        (2, 2),
+        (128, 28, 28),
+        0,
+    )
     assert aa.macs == 128 * 28 * 28 * 9 and b["layer2.0.conv2"].stride == (1, 1)
     assert [x.type for x in trace("resnetblur50").layers if x.stage == "stem"][-2:] == ["MaxPool2d", "BlurPool2d"]
     assert [x.name for x in trace("resnetrs50").layers if x.stage == "stem"][-3:] == [

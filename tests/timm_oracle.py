@@ -25,7 +25,7 @@ RTOL, ATOL_REL = 1e-4, 1e-4
 FAMILIES: tuple[tuple[str, str], ...] = (
     ("resnetv2", r"resnetv2_.*"),
     ("resnetrs", r"resnetrs\d+"),
-    ("seresnetaa/seresnextaa", r"seresnet(xt)?aa.*"),
+    ("seresnetaa/seresnextaa", r"seres(net|next)aa.*"),
     ("resnetaa", r"resnetaa.*"),
     ("resnetblur", r"resnetblur.*"),
     ("ecaresnetlight", r"ecaresnetlight"),
@@ -72,7 +72,9 @@ def randomized(model: nn.Module, seed: int = 0) -> nn.Module:
         for name, p in model.named_parameters():
             if p.dim() == 1:
                 scale = name.endswith(("weight", ".v"))
-                p.copy_(torch.rand(p.shape, generator=gen) + 0.5 if scale else torch.randn(p.shape, generator=gen) * 0.1)
+                p.copy_(
+                    torch.rand(p.shape, generator=gen) + 0.5 if scale else torch.randn(p.shape, generator=gen) * 0.1
+                )
     return model.eval()
 
 

@@ -8,7 +8,7 @@ from pathlib import Path
 from ..errors import InputError
 from ..nets.checkpoint import read_checkpoint_file
 from ..nets.infer import Inferred, infer
-from ..nets.spec import ResNetSpec
+from ..nets.spec import AntiAlias, ResNetSpec
 from .common import spec_from_args
 
 __all__ = ["add_checkpoint_flag", "net_from_args"]
@@ -55,7 +55,7 @@ def net_from_args(a: argparse.Namespace) -> tuple[ResNetSpec, Inferred | None]:
     ):
         if on:
             raise InputError("conflict", first="--checkpoint", second=flag)
-    aa = getattr(a, "anti_alias", None) or "none"
+    aa: AntiAlias = getattr(a, "anti_alias", None) or "none"
     inferred = infer(read_checkpoint_file(a.checkpoint), variant=a.variant or "v1.5", anti_alias=aa)
     spec = inferred.spec.replace(plain=True) if a.plain else inferred.spec
     return spec, inferred

@@ -47,8 +47,11 @@ def positive_float(text: str) -> float:
 
 def add_spec_flags(p: argparse.ArgumentParser, *, input_size: bool = True) -> None:
     g = p.add_argument_group("network")
-    g.add_argument("--arch", help="a preset, e.g. resnet50, resnet56, preact_resnet164, or timm's seresnet50, "
-                   "ecaresnet50t, resnetrs101, resnetv2_50x1_bit")
+    g.add_argument(
+        "--arch",
+        help="a preset, e.g. resnet50, resnet56, preact_resnet164, or timm's seresnet50, "
+        "ecaresnet50t, resnetrs101, resnetv2_50x1_bit",
+    )
     g.add_argument("--family", choices=["cifar", "imagenet"], help="with --depth or --layers")
     g.add_argument("--depth", type=positive_int, help="6n+2 / 9n+2 (cifar) or 18/34/50/101/152 (imagenet)")
     g.add_argument("--block", choices=["basic", "bottleneck"])

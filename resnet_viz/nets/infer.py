@@ -21,10 +21,10 @@ from torch import Tensor
 
 from ..errors import InputError
 from ..i18n import DEFAULT_LANG, Lang, t
+from .attention import se_width
 from .build import build
 from .checkpoint import Checkpoint
 from .resnet import ResNet
-from .attention import se_width
 from .spec import PRESETS, AntiAlias, BlockType, Norm, ResNetSpec, Shortcut, Stem, preset
 from .timm_v2 import from_timm_v2, is_timm_v2
 
@@ -261,7 +261,9 @@ def infer_spec(
             changes.add((s, 0))
         c = planes * expansion
     shortcut, avg = _shortcut(shapes, layers, changes)
-    kernels = {v[-1] for k, v in shapes.items() if re.match(r"^layer\d+\.0\.downsample\.\d\.weight$", k) and len(v) == 4}
+    kernels = {
+        v[-1] for k, v in shapes.items() if re.match(r"^layer\d+\.0\.downsample\.\d\.weight$", k) and len(v) == 4
+    }
     attention, ratio = _attention(shapes)
     fc = _need(shapes, "fc.weight", 2) if "fc.weight" in shapes else None
     bit = timm_v2 and stem == "imagenet" and norm_kind == "group"
@@ -360,7 +362,9 @@ def infer(checkpoint: Checkpoint, *, variant: StrideAt = "v1.5", anti_alias: Ant
     layout = next((name for name in PRESETS if _same_layout(spec, name)), None)
     if layout is not None:
         spec = spec.replace(name=layout)
-    return Inferred(spec=spec, layout=layout, nearest=layout or nearest_preset(spec), source=checkpoint, dialect=dialect)
+    return Inferred(
+        spec=spec, layout=layout, nearest=layout or nearest_preset(spec), source=checkpoint, dialect=dialect
+    )
 
 
 def load_weights(inferred: Inferred, *, device: str | torch.device = "cpu") -> ResNet:

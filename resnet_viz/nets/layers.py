@@ -1,5 +1,5 @@
-"""The layers every block is made of: convolutions (plain or weight-standardised) and normalisations (BN, GN, EvoNorm-S0,
-FRN), each with timm's parameter names and shapes so its files load unchanged.
+"""The layers every block is made of: convolutions (plain or weight-standardised) and normalisations (BN, GN,
+EvoNorm-S0, FRN), each with timm's parameter names and shapes so its files load unchanged.
 
 Meta tensors (the tracer builds on the meta device) have no values to initialise; skipping the init there makes
 building ResNet-1202 for a trace about twice as fast. Elsewhere these are torch's own layers.
@@ -90,7 +90,9 @@ class _Affine(nn.Module):
         self.channels = channels
         self.weight = nn.Parameter(torch.ones(channels))
         self.bias = nn.Parameter(torch.zeros(channels))
-        self.register_parameter(self.extra, nn.Parameter(torch.ones(channels) if self.extra == "v" else torch.zeros(channels)))
+        self.register_parameter(
+            self.extra, nn.Parameter(torch.ones(channels) if self.extra == "v" else torch.zeros(channels))
+        )
 
     def _vec(self, name: str) -> Tensor:
         return getattr(self, name).view(1, -1, 1, 1)  # (1, C, 1, 1)

@@ -149,7 +149,7 @@ def stem_pool(spec: ResNetSpec, c: int) -> nn.Module:
     bn = spec.batch_norm
     if spec.stem_pool == "conv":  # ResNet-RS (Bello et al. 2021): a 3x3/2 conv, norm, ReLU in the max-pool's place
         aa = spec.anti_alias != "none"
-        layers = [conv3x3(c, c, stride=1 if aa else 2, bias=not bn, std=spec.weight_std)]
+        layers: list[nn.Module] = [conv3x3(c, c, stride=1 if aa else 2, bias=not bn, std=spec.weight_std)]
         if aa:
             layers.append(nn.AvgPool2d(2) if spec.anti_alias == "avg" else BlurPool2d(c, 2))
         return nn.Sequential(*layers, norm(c, bn, spec.norm), act(spec.norm, bn))

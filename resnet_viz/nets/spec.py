@@ -11,19 +11,19 @@ from .timm_presets import TIMM_PRESETS
 
 __all__ = [
     "IMAGENET_LAYERS",
-    "AntiAlias",
-    "Attention",
-    "Norm",
-    "StemPool",
     "MAX_DEPTH",
     "MAX_STAGES",
     "MAX_WIDTH",
     "PRESETS",
+    "AntiAlias",
+    "Attention",
     "BlockType",
     "Downsample",
+    "Norm",
     "ResNetSpec",
     "Shortcut",
     "Stem",
+    "StemPool",
     "Variant",
     "cifar_spec",
     "imagenet_spec",
@@ -38,9 +38,11 @@ BlockType = Literal["basic", "bottleneck"]
 Variant = Literal["v1", "v1.5", "preact"]
 Shortcut = Literal["A", "B", "C"]
 # What timm's ResNet family adds, as data (timm models/resnet.py, resnetv2.py):
-StemPool = Literal["max", "conv", "fixed"]  # 3x3/2 max-pool; RS's 3x3/2 conv-BN-ReLU in its place; BiT's zero pad + pool
+# the stem's pool: a 3x3/2 max-pool; RS's 3x3/2 conv-BN-ReLU in its place; BiT's zero pad, then an unpadded max-pool
+StemPool = Literal["max", "conv", "fixed"]
 Attention = Literal["none", "se", "eca"]  # per block, after its last norm: Hu et al. 2018 (SE), Wang et al. 2020 (ECA)
-AntiAlias = Literal["none", "avg", "blur"]  # strided 3x3 convs stride 1, then a 2x2 average or a binomial blur pool strides
+# anti-aliasing (Zhang 2019): a strided 3x3 conv runs at stride 1, then a 2x2 average or a binomial blur pool strides
+AntiAlias = Literal["none", "avg", "blur"]
 Norm = Literal["batch", "group", "evonorm_s0", "frn"]  # BN; GroupNorm of 32 groups; EvoNorm-S0 and FRN-TLU (own act)
 
 # Bounds keep a typo (depth 100000) from hanging the app; ResNet-1202 (He et al. 2015 §4.2) fits.
@@ -88,7 +90,7 @@ class ResNetSpec:
     stem_pool: StemPool = "max"
     stem_norm: bool = True  # False: the stem ends at its conv, the first block normalises (timm's pre-activation v2)
     attention: Attention = "none"
-    attention_ratio: float = 1 / 16  # SE's reduced width: channels * ratio, rounded to a multiple of 8 (timm's SEModule)
+    attention_ratio: float = 1 / 16  # SE's reduced width: channels * ratio, to a multiple of 8 (timm's SEModule)
     anti_alias: AntiAlias = "none"  # Zhang 2019: leaves no trace in the weights, so a file cannot say it
     norm: Norm = "batch"  # which normalisation, where batch_norm is on
     weight_std: bool = False  # weight-standardised convs (Qiao et al. 2019; BiT's StdConv2d, eps 1e-8)

@@ -77,8 +77,15 @@ TIMM_PRESETS: Final[dict[str, dict[str, object]]] = {
     "seresnext101d_32x8d": {"layers": _R101, **_X32x8, **_D, **_SE},
     "seresnext101_64x4d": {"layers": _R101, "groups": 64, "width_per_group": 4, **_SE},
     # SENet-154 (Hu et al. 2018) as Gluon built it: 3x3 strided projections, each block's first conv at half width
-    "senet154": {"layers": _R152, "groups": 64, "width_per_group": 4, **_S, **_SE, "projection_kernel": 3,
-                 "reduce_first": 2},  # fmt: skip
+    "senet154": {
+        "layers": _R152,
+        "groups": 64,
+        "width_per_group": 4,
+        **_S,
+        **_SE,
+        "projection_kernel": 3,
+        "reduce_first": 2,
+    },
     # -- anti-aliased (Zhang 2019): blur pools, or timm's 2x2 average pools
     "resnetblur18": {**_BASIC, "layers": (2, 2, 2, 2), "anti_alias": "blur"},
     "resnetblur50": {"layers": _R50, "anti_alias": "blur"},

@@ -30,12 +30,12 @@ from .spec import ResNetSpec, spec_from
 
 __all__ = [
     "MAX_INPUT",
+    "WEIGHTED",
     "BlockRecord",
     "LayerRecord",
     "StageRecord",
     "Totals",
     "TraceReport",
-    "WEIGHTED",
     "normalize_size",
     "trace",
     "trace_module",
