@@ -21,11 +21,11 @@ from torch import Tensor
 
 from ..errors import InputError
 from ..i18n import DEFAULT_LANG, Lang, t
-from .attention import se_width
 from .build import build
 from .checkpoint import Checkpoint
 from .resnet import ResNet
-from .spec import PRESETS, AntiAlias, BlockType, Norm, ResNetSpec, Shortcut, Stem, preset
+from .spec import PRESETS, AntiAlias, BlockType, ResNetSpec, Shortcut, Stem, preset
+from .timm_parts import UNSUPPORTED, attention_of, norm_of, refuse_unsupported
 from .timm_v2 import from_timm_v2, is_timm_v2
 
 __all__ = ["Inferred", "display_name", "infer", "infer_spec", "load_weights", "nearest_preset"]
@@ -42,17 +42,6 @@ _GRAMMAR: Final = re.compile(
     rf"|^layer[1-9]\.\d+\.((conv|bn)[1-3]|downsample\.[0-3])\.{_BN}$"
     r"|^layer[1-9]\.\d+\.se\.(fc1|fc2)\.(weight|bias)$|^layer[1-9]\.\d+\.se\.conv\.weight$"
 )
-# Parts of timm's wider family that this app does not build, named by a key only they have (timm's resnest.py,
-# sknet.py, cbam.py, byobnet's attention pool); the code names the part in the sentence.
-_UNSUPPORTED: Final = (
-    (re.compile(r"\.conv2\.(fc1|fc2|bn0|bn1|rsoftmax|conv)\."), "ckpt_part_split_attention"),
-    (re.compile(r"\.conv2\.paths\.|\.conv2\.attn\."), "ckpt_part_selective_kernel"),
-    (re.compile(r"\.se\.(channel|spatial)\."), "ckpt_part_cbam"),
-    (re.compile(r"\.se\.(fc|bn|conv2|gather|gate)\."), "ckpt_part_other_attention"),
-    (re.compile(r"(^|\.)attnpool\.|(^|\.)attn_pool\."), "ckpt_part_attention_pool"),
-)
-# SE reduced widths as timm's nets use them: channels / 16 (SE-ResNet), / 4 (ResNet-RS), / 8
-_SE_RATIOS: Final = (1 / 16, 0.25, 1 / 8)
 _BLOCK: Final = re.compile(r"^layer(\d+)\.(\d+)\.")
 
 
@@ -175,39 +164,6 @@ def _shortcut(shapes: Shapes, layers: list[int], changes: set[tuple[int, int]]) 
     return "B", avg  # any other pattern is B's, and the fit check names the first block that breaks it
 
 
-def _norm_kind(shapes: Shapes) -> Norm:
-    """BN keeps running statistics; GroupNorm only a scale and shift; EvoNorm-S0 adds ``v``, FRN ``tau``."""
-    block_norms = [k for k in shapes if re.match(r"^layer\d+\.\d+\.bn\d\.", k)]
-    if any(k.endswith(".v") for k in block_norms):
-        return "evonorm_s0"
-    if any(k.endswith(".tau") for k in block_norms):
-        return "frn"
-    return "batch" if any(k.endswith(".running_var") for k in block_norms) else "group"
-
-
-def _attention(shapes: Shapes) -> tuple[Literal["none", "se", "eca"], float]:
-    """(kind, SE's ratio): ``se.fc1`` is SE, whose reduced width says the ratio; a 1-D ``se.conv`` is ECA."""
-    se = {k: v for k, v in shapes.items() if k.endswith(".se.fc1.weight")}
-    if se:
-        for ratio in _SE_RATIOS:
-            if all(v[0] == se_width(v[1], ratio) for v in se.values()):
-                return "se", ratio
-        key, v = next(iter(se.items()))
-        raise InputError("ckpt_se_width", key=key, rd=v[0], channels=v[1])
-    return ("eca", 1 / 16) if any(k.endswith(".se.conv.weight") for k in shapes) else ("none", 1 / 16)
-
-
-def _refuse_unsupported(shapes: Shapes, layers: list[int]) -> None:
-    """Name what a file of timm's family holds that this app does not build, rather than a shape that did not fit."""
-    thirds = {s for s in range(1, len(layers) + 1) if f"layer{s}.0.conv3.weight" in shapes}
-    if thirds and len(thirds) != len(layers):  # timm's test_resnet: basic and bottleneck blocks in one net
-        raise InputError("ckpt_part_mixed_blocks", key=f"layer{min(thirds)}.0.conv3.weight")
-    for s, n in enumerate(layers, 1):  # a pruned net (timm's *_pruned): each block's inner width its own
-        inner = {shapes.get(f"layer{s}.{j}.conv2.weight", (0,))[0] for j in range(n)}
-        if len(inner) > 1:
-            raise InputError("ckpt_part_pruned", key=f"layer{s}.1.conv2.weight")
-
-
 def infer_spec(
     shapes: Shapes, *, variant: StrideAt = "v1.5", anti_alias: AntiAlias = "none", timm_v2: bool = False
 ) -> ResNetSpec:
@@ -220,18 +176,18 @@ def infer_spec(
     if not shapes:
         raise InputError("ckpt_no_tensors")
     for key in shapes:  # a part of timm's wider family is named, before any key is called no ResNet's
-        for pattern, code in _UNSUPPORTED:
+        for pattern, code in UNSUPPORTED:
             if pattern.search(key):
                 raise InputError(code, key=key)
     for key in shapes:
         if not _GRAMMAR.match(key):
             raise InputError("ckpt_not_resnet", key=key)
     layers = _blocks(shapes)
-    _refuse_unsupported(shapes, layers)
+    refuse_unsupported(shapes, layers)
     block: BlockType = "bottleneck" if any(re.match(r"^layer\d+\.\d+\.conv3\.", k) for k in shapes) else "basic"
     batch_norm = any(re.match(r"^layer\d+\.\d+\.bn\d\.", k) for k in shapes)
     preact = batch_norm and any(k.startswith("post_bn.") for k in shapes)  # without BN the two orders look alike
-    norm_kind = _norm_kind(shapes) if batch_norm else "batch"
+    norm_kind = norm_of(shapes) if batch_norm else "batch"
     stem, stem_out, in_channels = _stem(shapes)
     stem_mid = None
     if stem == "deep":
@@ -264,7 +220,7 @@ def infer_spec(
     kernels = {
         v[-1] for k, v in shapes.items() if re.match(r"^layer\d+\.0\.downsample\.\d\.weight$", k) and len(v) == 4
     }
-    attention, ratio = _attention(shapes)
+    attention, ratio = attention_of(shapes)
     fc = _need(shapes, "fc.weight", 2) if "fc.weight" in shapes else None
     bit = timm_v2 and stem == "imagenet" and norm_kind == "group"
     return ResNetSpec(
