@@ -113,7 +113,10 @@ def test_se_eca_and_blur_nodes_by_hand() -> None:
 
 
 def test_se_block_opens_in_the_graph_with_its_node() -> None:
-    v = view(hierarchy(trace("seresnet50")), all_open(hierarchy(trace("seresnet50"))))
+    h = hierarchy(trace("seresnet50"))
+    closed = next(n for s in view(h, {"layer1"}).segments for n in s.nodes if n.id == "layer1.0")
+    assert closed.lines[1] == "Bottleneck · SE"  # a closed block says its attention
+    v = view(h, all_open(h))
     node = next(n for s in v.segments for n in s.nodes if n.id == "layer1.0.se")
     assert node.lines[0] == "se · SqueezeExcite" and node.fill == "#fbe0ec"
     ids = v.node_ids()

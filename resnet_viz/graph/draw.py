@@ -245,7 +245,7 @@ def _block_graph(d: _Drawer, fold: bool) -> graphviz.Digraph:
                 add = next(d.ids)
                 c.node(add, "+", shape="circle", style="filled", fillcolor="white", width="0.3", fixedsize="true")
                 d.edge(nid, add, b.output_shape)
-                pools = any(x.block == b.name and x.type == "AvgPool2d" for x in r.layers)
+                pools = any(x.block == b.name and x.role == "shortcut" and x.type == "AvgPool2d" for x in r.layers)
                 d.shortcut_edge(prev, add, b.shortcut, b.output_shape, run.count, pools=pools)
                 prev = add
             prev_shape = b.output_shape
