@@ -270,13 +270,16 @@ def nearest_preset(spec: ResNetSpec) -> str:
         return (
             (spec.stem == "cifar") != (p.stem == "cifar"),
             spec.block != p.block,
+            spec.attention != p.attention,
             sum(abs(a - b) for a, b in counts),
             (spec.groups, spec.width_per_group) != (p.groups, p.width_per_group),
             spec.stem != p.stem,
             spec.downsample != p.downsample,
             (spec.variant == "preact") != (p.variant == "preact"),
-            spec.widths != p.widths,
+            spec.stage_widths != p.stage_widths,
             spec.shortcut != p.shortcut,
+            (spec.norm, spec.anti_alias, spec.stem_pool) != (p.norm, p.anti_alias, p.stem_pool),
+            spec.stem_inner != p.stem_inner,
         )
 
     return min(PRESETS, key=distance)
