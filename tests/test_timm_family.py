@@ -5,6 +5,8 @@ new parts are graph nodes with their params and MACs by hand. The whole catalogu
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import pytest
 import torch
 
@@ -145,3 +147,43 @@ def test_unsupported_parts_are_named(model: str, code: str, words: str) -> None:
         infer(ckpt)
     assert e.value.code == code and str(e.value).startswith(words)
     assert "不支持" in e.value.message("zh")
+
+
+@pytest.mark.parametrize(
+    "name", ["seresnet18", "ecaresnet26t", "resnetblur18", "resnetaa34d", "resnet26d", "resnetv2_50d_evos",
+             "resnetv2_50d_frn", "resnetv2_50x1_bit", "resnetrs50"],
+)  # fmt: skip
+def test_traced_shapes_are_a_real_forwards(name: str) -> None:
+    """The tracer says the shapes of timm's parts' ops itself (their meta kernels would import sympy): every layer's
+    traced output shape is the one a real forward gives, at an odd, non-square size (ceil-mode pools, reflect pads)."""
+    size = (66, 98) if name.startswith("resnetaa") else (67, 75)  # below: timm's resnetaa meet odd sizes unevenly
+    r = trace(name, input_size=size)
+    model = build(name, device="cpu").eval()
+    seen: dict[str, tuple[int, ...]] = {}
+
+    def keep(name: str) -> Callable[..., None]:
+        def hook(_m: torch.nn.Module, _i: object, out: torch.Tensor) -> None:
+            seen.setdefault(name, tuple(out.shape[1:]))
+
+        return hook
+
+    hooks = [m.register_forward_hook(keep(n)) for n, m in model.named_modules() if n]
+    try:
+        with torch.no_grad():
+            model(torch.zeros(1, 3, *size))
+    finally:
+        for h in hooks:
+            h.remove()
+    assert [(x.name, x.output_shape) for x in r.layers] == [(x.name, seen[x.name]) for x in r.layers]
+
+
+def test_an_input_that_splits_a_resnetaa_block_is_refused_in_one_sentence() -> None:
+    with torch.no_grad(), pytest.raises(RuntimeError):  # timm's own net cannot take it either
+        _real("resnetaa34d")(torch.zeros(1, 3, 67, 75))
+    with pytest.raises(InputError) as e:
+        trace("resnetaa34d", input_size=(67, 75))
+    assert e.value.code == "input_paths_clash" and "use a size divisible by 32" in str(e.value)
+
+
+def _real(name: str) -> torch.nn.Module:
+    return timm.create_model(name, pretrained=False).eval()
