@@ -12,7 +12,7 @@ import graphviz
 from ..errors import InputError
 from ..i18n import DEFAULT_LANG, Lang, t
 from ..nets.trace import BlockRecord, LayerRecord, TraceReport
-from .units import LAYER_FILL, human, op_text, shape_text
+from .units import LAYER_FILL, block_text, human, op_text, shape_text
 
 __all__ = [
     "FOLD_ABOVE",
@@ -228,12 +228,16 @@ def _stage_clusters(d: _Drawer, runs: list[BlockRun]) -> Iterator[tuple[graphviz
 def _block_graph(d: _Drawer, fold: bool) -> graphviz.Digraph:
     r = d.report
     prev, prev_shape, head = _grouped_stem(d)
+    types: dict[str | None, list[str]] = {}
+    for x in r.layers:
+        types.setdefault(x.block, []).append(x.type)
     for c, runs in _stage_clusters(d, block_runs(r, fold=fold)):
         for run in runs:
             b = run.first
             dn = d.down(b.input_shape, b.output_shape)
             title = f"{run.name}  ×{run.count}" if run.count > 1 else run.name
-            lines = [title, b.type, *([dn] if dn else []), d.cost(b.params, b.macs)]
+            kind = block_text(b.type, types.get(b.name, ()))
+            lines = [title, kind, *([dn] if dn else []), d.cost(b.params, b.macs)]
             if run.count > 1:
                 lines.append(d.tr("each"))
             tip = d.tr("block_tip", name=run.name, rf=shape_text(b.rf), shortcut=d.tr(f"shortcut_{b.shortcut}"))

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from typing import Final
 
 from ..units import human  # the one formatter of counts, shared with the nets' tables and the pages
 
-__all__ = ["LAYER_FILL", "SHORT_OPS", "human", "human_bytes", "op_text", "shape_text"]
+__all__ = ["LAYER_FILL", "SHORT_OPS", "block_text", "human", "human_bytes", "op_text", "shape_text"]
 
 
 def shape_text(shape: Sequence[int]) -> str:
@@ -68,3 +68,12 @@ def op_text(type_: str, kernel: tuple[int, int] | None, stride: tuple[int, int] 
     k = shape_text(kernel) if kernel[0] != kernel[1] else f"{kernel[0]}×{kernel[0]}"
     s = f" /{stride[0]}" if stride and stride[0] > 1 else ""
     return f"{name} {k}{s}"
+
+
+_PARTS: Final = ("SqueezeExcite", "EfficientChannelAttention", "BlurPool2d")  # named on a closed block
+
+
+def block_text(block_type: str, layer_types: Iterable[str]) -> str:
+    """A closed block as its type and the parts it adds: "Bottleneck · SE", "BasicBlock · blur-pool"."""
+    parts = [SHORT_OPS[t] for t in dict.fromkeys(layer_types) if t in _PARTS]
+    return " · ".join([block_type, *parts])

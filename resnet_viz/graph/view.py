@@ -15,7 +15,7 @@ from typing import Final, Literal
 
 from ..i18n import DEFAULT_LANG, Lang, t
 from .model import Hierarchy, Node
-from .units import LAYER_FILL, SHORT_OPS, human, op_text, shape_text
+from .units import LAYER_FILL, block_text, human, op_text, shape_text
 
 __all__ = [
     "PORT",
@@ -84,7 +84,6 @@ class View:
 
 
 _FILL: Final = LAYER_FILL
-_PARTS: Final = frozenset({"SqueezeExcite", "EfficientChannelAttention", "BlurPool2d"})  # named on a closed block
 
 
 def normalize_open(h: Hierarchy, open_: Iterable[str]) -> frozenset[str]:
@@ -127,8 +126,7 @@ class _Labels:
             last = n.children[-1]
             head = [f"{n.children[0]} … {last}  ×{n.count}", n.type]
         elif n.kind == "block":  # a block's own parts said with its type: "Bottleneck · SE"
-            parts = [SHORT_OPS[self.h[c].type] for c in n.children if c in self.h and self.h[c].type in _PARTS]
-            head = [n.id, " · ".join(dict.fromkeys([n.type, *parts]))]
+            head = [n.id, block_text(n.type, (self.h[c].type for c in n.children if c in self.h))]
         else:  # stem, head
             head = [self.tr(n.id), " · ".join(self.op(self.h[c], short=True) for c in n.children)]
         return VNode(n.id, n.kind, (*head, *([d] if d else []), self.cost(n)), d is not None, "#f4f4f5")
