@@ -162,10 +162,20 @@ class ResNetSpec:
         return self.replace(plain=not self.plain)
 
     def to_dict(self) -> dict[str, object]:
+        """The fields as JSON values; timm's parts only where set, so a spec without them (and the lab's run ids,
+        hashed from this) reads as it did before they existed."""
         d = dataclasses.asdict(self)
         d["layers"], d["widths"] = list(self.layers), list(self.widths)
         d["stem_mid"] = list(self.stem_mid) if self.stem_mid is not None else None
+        for f in _TIMM_FIELDS:
+            if d[f.name] == f.default:
+                del d[f.name]
         return d
+
+
+_TIMM_FIELDS: Final = tuple(f for f in dataclasses.fields(ResNetSpec) if f.name in {
+    "stem_mid", "stem_pool", "stem_norm", "attention", "attention_ratio", "anti_alias", "norm", "weight_std",
+    "projection_kernel", "reduce_first"})  # fmt: skip
 
 
 def _check_choice(field: str, value: object, options: tuple[object, ...]) -> None:
