@@ -5,6 +5,7 @@ new parts are graph nodes with their params and MACs by hand. The whole catalogu
 
 from __future__ import annotations
 
+import io
 from collections.abc import Callable
 
 import pytest
@@ -15,7 +16,7 @@ from resnet_viz.graph.model import hierarchy
 from resnet_viz.graph.view import all_open, view
 from resnet_viz.nets.attention import eca_kernel, make_divisible
 from resnet_viz.nets.build import build
-from resnet_viz.nets.checkpoint import Checkpoint
+from resnet_viz.nets.checkpoint import Checkpoint, read_checkpoint
 from resnet_viz.nets.infer import infer, load_weights
 from resnet_viz.nets.spec import preset
 from resnet_viz.nets.timm_presets import TIMM_PRESETS
@@ -82,6 +83,23 @@ def test_anti_aliasing_is_a_choice_the_weights_cannot_make() -> None:
         want = ref(x)
         torch.testing.assert_close(load_weights(chosen)(x), want, rtol=1e-4, atol=1e-4 * float(want.abs().max()))
         assert not torch.allclose(load_weights(plain)(x), want, atol=1e-2)
+
+
+def test_a_training_checkpoints_arch_says_its_anti_aliasing() -> None:
+    """timm's train.py saves ``arch`` beside the weights: where it names a blur-pooled net, the file says what its
+    weights cannot; the reader can still choose otherwise."""
+    torch.manual_seed(0)
+    ref = randomized(timm.create_model("resnetblur18", pretrained=False, num_classes=5))
+    buf = io.BytesIO()
+    torch.save({"epoch": 3, "arch": "resnetblur18.bt_in1k", "state_dict": ref.state_dict()}, buf)
+    ckpt = read_checkpoint(buf.getvalue(), "blur.pth.tar")
+    said, chosen = infer(ckpt), infer(ckpt, anti_alias="none")
+    assert (said.layout, chosen.layout) == ("resnetblur18", "resnet18")
+    assert "blur-pool anti-aliasing (as its arch, resnetblur18.bt_in1k, says: not in the weights)" in said.line()
+    x = torch.randn(1, 3, 64, 64, generator=torch.Generator().manual_seed(1))
+    with torch.no_grad():
+        want = ref(x)
+        torch.testing.assert_close(load_weights(said)(x), want, rtol=1e-4, atol=1e-4 * float(want.abs().max()))
 
 
 def test_se_eca_and_blur_nodes_by_hand() -> None:

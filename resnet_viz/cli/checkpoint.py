@@ -55,7 +55,7 @@ def net_from_args(a: argparse.Namespace) -> tuple[ResNetSpec, Inferred | None]:
     ):
         if on:
             raise InputError("conflict", first="--checkpoint", second=flag)
-    aa: AntiAlias = getattr(a, "anti_alias", None) or "none"
+    aa: AntiAlias | None = getattr(a, "anti_alias", None)  # None: what the file's arch says, else none
     inferred = infer(read_checkpoint_file(a.checkpoint), variant=a.variant or "v1.5", anti_alias=aa)
     spec = inferred.spec.replace(plain=True) if a.plain else inferred.spec
     return spec, inferred

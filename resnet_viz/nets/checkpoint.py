@@ -53,6 +53,7 @@ class Checkpoint:
     key: str | None  # the training checkpoint's key that held the state_dict
     prefix: str  # what was stripped from every key ("module.model." for two), "" for none
     tensors: Mapping[str, Tensor] = field(repr=False, compare=False)
+    arch: str | None = None  # the model's name a training checkpoint states beside its weights (timm's train.py: arch)
 
     @property
     def shapes(self) -> dict[str, tuple[int, ...]]:
@@ -161,12 +162,15 @@ def read_checkpoint(data: bytes, name: str, *, limit: int | None = None) -> Chec
     if _safetensors_header(data):
         sd, key, form = _safetensors_load(data, name), None, "safetensors"
     else:
-        sd, key = _unwrap(_torch_load(data, name), name)
+        obj = _torch_load(data, name)
+        sd, key = _unwrap(obj, name)
         form = "state_dict" if key is None else "training"
     if not sd:
         raise InputError("ckpt_no_tensors")
     tensors, prefix = _strip(sd)
-    return Checkpoint(name=name, form=form, key=key, prefix=prefix, tensors=tensors)
+    arch = obj.get("arch") if form == "training" and isinstance(obj, Mapping) else None
+    arch = arch if isinstance(arch, str) else None
+    return Checkpoint(name=name, form=form, key=key, prefix=prefix, tensors=tensors, arch=arch)
 
 
 def read_checkpoint_file(path: str | Path, *, limit: int | None = None) -> Checkpoint:

@@ -54,6 +54,7 @@ class Inferred:
     nearest: str  # the preset to compare it with: its layout's, else the structurally nearest
     source: Checkpoint  # its tensors under the app's names (a dialect's renamed)
     dialect: str | None = None  # "timm_v2" for timm's ResNetV2 names; None for the app's (torchvision's, timm's v1)
+    anti_alias_from: Literal["choice", "arch"] | None = None  # who said the anti-aliasing: the reader, the file's arch
 
     def line(self, lang: Lang = DEFAULT_LANG) -> str:
         """One line: "ResNet-34 layout, 37 classes, shortcut B, from a training checkpoint (key `state_dict`, ...)"."""
@@ -66,8 +67,9 @@ class Inferred:
         n = s.num_classes
         classes = t("ckpt.headless", lang) if n == 0 else t("ckpt.classes_one" if n == 1 else "ckpt.classes", lang, n=n)
         extra = sep + s.variant if s.block == "bottleneck" and s.variant != "preact" else ""
-        if s.anti_alias != "none":  # not in the weights: the reader's choice, said as such
-            extra += sep + t(f"ckpt.aa_{s.anti_alias}", lang)
+        if s.anti_alias != "none" or self.anti_alias_from == "arch":  # not in the weights: said where it came from
+            said_by = "arch" if self.anti_alias_from == "arch" else "choice"
+            extra += sep + t(f"ckpt.aa_{s.anti_alias}_{said_by}", lang, arch=src.arch)
         if self.dialect is not None:
             layout += sep + t(f"ckpt.dialect_{self.dialect}", lang)
         details = [t("ckpt.detail_key", lang, key=src.key)] if src.key else []
@@ -305,12 +307,23 @@ def _shape(shape: tuple[int, ...]) -> str:
     return "×".join(map(str, shape)) or "scalar"
 
 
-def infer(checkpoint: Checkpoint, *, variant: StrideAt = "v1.5", anti_alias: AntiAlias = "none") -> Inferred:
+def _anti_alias_of(checkpoint: Checkpoint) -> AntiAlias | None:
+    """What the file's own ``arch`` says of anti-aliasing (timm's train.py saves it, "resnetblur50.bt_in1k"), if any."""
+    name = (checkpoint.arch or "").split(".")[0]
+    return preset(name).anti_alias if name in PRESETS else None
+
+
+def infer(checkpoint: Checkpoint, *, variant: StrideAt = "v1.5", anti_alias: AntiAlias | None = None) -> Inferred:
     """The spec of ``checkpoint``'s net, named after its preset when it has one's layout, checked to fit exactly.
 
     A file in timm's ResNetV2 names is read through that dialect's table (``timm_v2``): the ``Inferred``'s source
-    then holds the tensors under the app's names, which its net loads strictly.
+    then holds the tensors under the app's names, which its net loads strictly. Anti-aliasing holds no weights: it is
+    ``anti_alias`` where given (the reader's choice), else what the file's ``arch`` names, else none.
     """
+    aa_source: Literal["choice", "arch"] | None = "choice" if anti_alias is not None else None
+    if anti_alias is None and (from_arch := _anti_alias_of(checkpoint)) is not None:
+        anti_alias, aa_source = from_arch, "arch"
+    anti_alias = anti_alias or "none"
     dialect = None
     if is_timm_v2(checkpoint.tensors):
         checkpoint = dataclasses.replace(checkpoint, tensors=from_timm_v2(checkpoint.tensors))
@@ -321,9 +334,8 @@ def infer(checkpoint: Checkpoint, *, variant: StrideAt = "v1.5", anti_alias: Ant
     layout = next((name for name in PRESETS if _same_layout(spec, name)), None)
     if layout is not None:
         spec = spec.replace(name=layout)
-    return Inferred(
-        spec=spec, layout=layout, nearest=layout or nearest_preset(spec), source=checkpoint, dialect=dialect
-    )
+    nearest = layout or nearest_preset(spec)
+    return Inferred(spec, layout, nearest, checkpoint, dialect=dialect, anti_alias_from=aa_source)
 
 
 def load_weights(inferred: Inferred, *, device: str | torch.device = "cpu") -> ResNet:

@@ -46,13 +46,19 @@ def _opened(up: UploadedFile) -> Checkpoint | UserError:
     return opened
 
 
-def _inferred(key: str, ckpt: Checkpoint, stride: StrideAt, aa: AntiAlias) -> Inferred:
+def _inferred(key: str, ckpt: Checkpoint, stride: StrideAt, aa: AntiAlias | None) -> Inferred:
+    """``aa`` None: as the file says (its arch), else none. A few readings are kept (the file's, the one chosen)."""
     kept = st.session_state.get("_ckpt_inferred")
-    if isinstance(kept, tuple) and kept[0] == (key, stride, aa):
-        return kept[1]  # type: ignore[no-any-return]
-    inferred = infer(ckpt, variant=stride, anti_alias=aa)
-    st.session_state["_ckpt_inferred"] = ((key, stride, aa), inferred)
-    return inferred
+    kept = kept if isinstance(kept, dict) and all(k[0] == key for k in kept) else {}
+    if (key, stride, aa) not in kept:
+        kept[(key, stride, aa)] = infer(ckpt, variant=stride, anti_alias=aa)
+        st.session_state["_ckpt_inferred"] = kept
+    return kept[(key, stride, aa)]  # type: ignore[no-any-return]
+
+
+def _choice(switch: AntiAlias, said: AntiAlias) -> AntiAlias | None:
+    """The switch as infer's argument: None while it stays where the file put it, so the line says who said it."""
+    return None if switch == said else switch
 
 
 def _forget() -> None:
@@ -81,9 +87,11 @@ def checkpoint_sidebar() -> tuple[MyNet | None, UserError | None]:
         return None, opened
     key = f"{up.name}:{up.file_id}"
     st.session_state.setdefault("ckpt_stride", "v1.5")
-    st.session_state.setdefault("ckpt_aa", "none")
     try:
-        inferred = _inferred(key, opened, st.session_state["ckpt_stride"], st.session_state["ckpt_aa"])
+        said = _inferred(key, opened, st.session_state["ckpt_stride"], None).spec.anti_alias  # the file's arch, or none
+        if st.session_state.get("_ckpt_aa_file") != key:  # a new file: the switch starts where the file puts it
+            st.session_state["ckpt_aa"], st.session_state["_ckpt_aa_file"] = said, key
+        inferred = _inferred(key, opened, st.session_state["ckpt_stride"], _choice(st.session_state["ckpt_aa"], said))
         spec = inferred.spec
         if spec.block == "bottleneck" and spec.variant != "preact":  # only there does the stride's place matter
             sb.radio(
@@ -101,7 +109,7 @@ def checkpoint_sidebar() -> tuple[MyNet | None, UserError | None]:
                 format_func=lambda v: tr(f"ckpt.aa_choice_{v}"),
                 help=tr("ckpt.anti_alias_help"),
             )
-        inferred = _inferred(key, opened, st.session_state["ckpt_stride"], st.session_state["ckpt_aa"])
+        inferred = _inferred(key, opened, st.session_state["ckpt_stride"], _choice(st.session_state["ckpt_aa"], said))
         names = read_class_names(names_up.getvalue(), spec.num_classes) if names_up is not None else None
     except UserError as e:
         return None, e
