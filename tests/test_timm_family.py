@@ -22,6 +22,8 @@ from resnet_viz.nets.spec import preset
 from resnet_viz.nets.timm_presets import TIMM_PRESETS
 from resnet_viz.nets.timm_v2 import from_timm_v2
 from resnet_viz.nets.trace import trace
+from resnet_viz.vision.features import capture
+from resnet_viz.vision.gradcam import gradcam
 from tests.timm_oracle import check, randomized
 
 timm = pytest.importorskip("timm")  # a test dependency (requirements-dev.txt); the app never imports it
@@ -205,3 +207,20 @@ def test_an_input_that_splits_a_resnetaa_block_is_refused_in_one_sentence() -> N
 
 def _real(name: str) -> torch.nn.Module:
     return timm.create_model(name, pretrained=False).eval()
+
+
+def test_feature_maps_and_gradcam_run_on_a_timm_files_own_weights() -> None:
+    """The feature page's two calls on an SE net's file: layer4's maps are timm's forward_features, the logits and
+    Grad-CAM's score are timm's logits (eval mode)."""
+    torch.manual_seed(0)
+    ref = randomized(timm.create_model("seresnet18", pretrained=False, num_classes=4))
+    model = load_weights(infer(Checkpoint("se.pth", "state_dict", None, "", tensors=ref.state_dict())))
+    x = torch.randn(1, 3, 64, 64, generator=torch.Generator().manual_seed(2))
+    with torch.no_grad():
+        feats, logits = ref.forward_features(x)[0], ref(x)[0]
+    got = capture(model, x)
+    layer4 = next(a for a in got.activations if a.name == "layer4")
+    torch.testing.assert_close(torch.from_numpy(layer4.values), feats, rtol=1e-4, atol=1e-4 * float(feats.abs().max()))
+    torch.testing.assert_close(torch.from_numpy(got.logits), logits, rtol=1e-4, atol=1e-4 * float(logits.abs().max()))
+    cam = gradcam(model, x, tap="layer4")
+    assert cam.class_index == int(logits.argmax()) and cam.score == pytest.approx(float(logits.max()), rel=1e-4)
