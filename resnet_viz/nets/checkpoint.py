@@ -159,17 +159,18 @@ def read_checkpoint(data: bytes, name: str, *, limit: int | None = None) -> Chec
     _refuse_unreadable(data, name)
     sd: Mapping[str, Tensor]
     form: Form
+    arch: str | None = None
     if _safetensors_header(data):
         sd, key, form = _safetensors_load(data, name), None, "safetensors"
     else:
         obj = _torch_load(data, name)
         sd, key = _unwrap(obj, name)
         form = "state_dict" if key is None else "training"
+        if key is not None and isinstance(obj, Mapping) and isinstance(obj.get("arch"), str):
+            arch = obj["arch"]  # the model's name, beside the weights
     if not sd:
         raise InputError("ckpt_no_tensors")
     tensors, prefix = _strip(sd)
-    arch = obj.get("arch") if form == "training" and isinstance(obj, Mapping) else None
-    arch = arch if isinstance(arch, str) else None
     return Checkpoint(name=name, form=form, key=key, prefix=prefix, tensors=tensors, arch=arch)
 
 
