@@ -58,6 +58,7 @@ REPRESENTATIVES = [
     "seresnext26t_32x4d",  # SE, groups, tiered stem
     "ecaresnet26t",  # ECA
     "ecaresnetlight",  # ECA with a 7x7 stem and ResNet-D projections
+    "ecaresnet50d_pruned",  # each block its own widths; ECA's kernels those of the net it was pruned from
     "resnetrs50",  # RS stem conv, SE of 1/4
     "resnetblur18",  # blur pools (a choice: not in the weights)
     "resnetaa34d",  # average-pool anti-aliasing
@@ -158,7 +159,6 @@ def test_plain_twin_keeps_attention_and_drops_every_shortcut() -> None:
     ("model", "code", "words"),
     [
         ("resnest14d", "ckpt_part_split_attention", "ResNeSt split attention is not supported"),
-        ("ecaresnet50d_pruned", "ckpt_part_pruned", "Pruned widths"),
         ("test_resnet", "ckpt_part_mixed_blocks", "Basic and bottleneck blocks in one net"),
     ],
 )

@@ -56,9 +56,9 @@ class SqueezeExcite(Part):
 class EfficientChannelAttention(Part):
     """Wang et al. 2020: global average, a 1-D conv across neighbouring channels (no bias), sigmoid, scale."""
 
-    def __init__(self, channels: int) -> None:
+    def __init__(self, channels: int, kernel_from: int | None = None) -> None:
         super().__init__()
-        k = eca_kernel(channels)
+        k = eca_kernel(kernel_from or channels)  # a pruned net keeps the kernel of the net it was pruned from
         self.conv = nn.Conv1d(1, 1, k, padding=(k - 1) // 2, bias=False)
 
     def forward(self, x: Tensor) -> Tensor:
@@ -71,10 +71,11 @@ class EfficientChannelAttention(Part):
         return input_shape[0] * self.conv.kernel_size[0]
 
 
-def attention(kind: Attention, channels: int, ratio: float) -> nn.Module | None:
-    """The block's attention, or None (no ``se`` key, as timm's ``create_attn`` of nothing)."""
+def attention(kind: Attention, channels: int, ratio: float, *, nominal: int | None = None) -> nn.Module | None:
+    """The block's attention, or None (no ``se`` key, as timm's ``create_attn`` of nothing); ``nominal``: a pruned
+    block's channels before pruning, which set ECA's kernel."""
     if kind == "se":
         return SqueezeExcite(channels, ratio)
     if kind == "eca":
-        return EfficientChannelAttention(channels)
+        return EfficientChannelAttention(channels, nominal)
     return None

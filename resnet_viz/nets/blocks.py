@@ -185,10 +185,14 @@ class Bottleneck(Block):
 
     expansion = 4
 
-    def __init__(self, inplanes: int, planes: int, stride: int, cfg: BlockConfig) -> None:
+    def __init__(
+        self, inplanes: int, planes: int, stride: int, cfg: BlockConfig, channels: tuple[int, int, int] | None = None
+    ) -> None:
         super().__init__()
         width = int(planes * (cfg.width_per_group / 64.0)) * cfg.groups
-        first = width // cfg.reduce_first
+        first, out = width // cfg.reduce_first, planes * self.expansion
+        if channels is not None:  # a pruned block: its own widths
+            first, width, out = channels
         s1, s3 = (stride, 1) if cfg.variant == "v1" else (1, stride)
         s3, aa = cfg.aa(width, s3)
         self.conv1 = cfg.conv1x1(inplanes, first, s1)
@@ -198,10 +202,10 @@ class Bottleneck(Block):
         self.bn2 = cfg.norm_layer(width)
         self.relu2 = cfg.act()
         self.aa = aa
-        self.conv3 = cfg.conv1x1(width, planes * self.expansion)
-        self.bn3 = cfg.norm_layer(planes * self.expansion)
-        self.se = attention(cfg.attention, planes * self.expansion, cfg.attention_ratio)
-        self._init_shortcut(cfg, inplanes, planes * self.expansion, stride)
+        self.conv3 = cfg.conv1x1(width, out)
+        self.bn3 = cfg.norm_layer(out)
+        self.se = attention(cfg.attention, out, cfg.attention_ratio, nominal=planes * self.expansion)
+        self._init_shortcut(cfg, inplanes, out, stride)
         self.relu3 = nn.ReLU()
 
     def forward(self, x: Tensor) -> Tensor:

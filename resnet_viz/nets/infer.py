@@ -25,7 +25,7 @@ from .build import build
 from .checkpoint import Checkpoint
 from .resnet import ResNet
 from .spec import PRESETS, AntiAlias, BlockType, ResNetSpec, Shortcut, Stem, preset
-from .timm_parts import UNSUPPORTED, attention_of, norm_of, refuse_unsupported
+from .timm_parts import UNSUPPORTED, attention_of, norm_of, pruned_channels, refuse_unsupported
 from .timm_v2 import from_timm_v2, is_timm_v2
 
 __all__ = ["Inferred", "display_name", "infer", "infer_spec", "load_weights", "nearest_preset"]
@@ -196,8 +196,12 @@ def infer_spec(
         mid = (_need(shapes, "conv1.0.weight")[0], _need(shapes, "conv1.3.weight")[0])
         stem_mid = None if mid == (stem_out // 2, stem_out // 2) else mid
     expansion = 4 if block == "bottleneck" else 1
+    channels = pruned_channels(shapes, layers) if block == "bottleneck" else None
     widths: list[int] = []
     for s in range(1, len(layers) + 1):
+        if channels is not None:  # pruned: its own widths per block; the net it was pruned from, ImageNet's
+            widths.append(64 * 2 ** (s - 1))
+            continue
         key = f"layer{s}.0.conv{3 if block == 'bottleneck' else 2}.weight"
         out = _need(shapes, key)[0]
         if out % expansion:
@@ -205,14 +209,14 @@ def infer_spec(
         widths.append(out // expansion)
     # a block's first conv may be narrower than its second (timm's reduce_first: SENet-154 halves it)
     first, second = _need(shapes, "layer1.0.conv1.weight")[0], _need(shapes, "layer1.0.conv2.weight")[0]
-    reduce_first = second // first if block == "bottleneck" and first and second % first == 0 else 1
+    reduce_first = second // first if block == "bottleneck" and first and second % first == 0 and not channels else 1
     if block == "basic" and first and widths[0] % first == 0:
         reduce_first = widths[0] // first
     groups, per_group = 1, 64
     if block == "bottleneck":  # conv2 is (width, first / groups, 3, 3); width = planes * per_group / 64 * groups
         inner, fan_in = _need(shapes, "layer1.0.conv2.weight")[:2]
         groups = max(1, first // max(1, fan_in))
-        per_group = max(1, round(inner * 64 / (widths[0] * groups)))
+        per_group = 64 if channels else max(1, round(inner * 64 / (widths[0] * groups)))
     changes, c = set(), stem_out
     for s, planes in enumerate(widths, 1):
         if s > 1 or c != planes * expansion:
@@ -250,6 +254,7 @@ def infer_spec(
         weight_std=bit,
         projection_kernel=3 if 3 in kernels else 1,
         reduce_first=reduce_first,
+        channels=channels,
     )
 
 

@@ -74,8 +74,13 @@ class ResNet(nn.Module):
         for i, (n, planes, stride) in enumerate(zip(spec.layers, spec.stage_widths, spec.stage_strides), 1):
             blocks = []
             for j in range(n):
-                blocks.append(block(c, planes, stride if j == 0 else 1, cfg))
-                c = planes * block.expansion
+                pruned = spec.block_channels(sum(spec.layers[: i - 1]) + j)
+                if pruned is None:
+                    blocks.append(block(c, planes, stride if j == 0 else 1, cfg))
+                    c = planes * block.expansion
+                else:  # timm's *_pruned: each block its own widths
+                    blocks.append(block(c, planes, stride if j == 0 else 1, cfg, pruned))  # type: ignore[call-arg]
+                    c = pruned[2]
             name = f"layer{i}"
             self.add_module(name, nn.Sequential(*blocks))
             self.stage_names.append(name)

@@ -96,12 +96,17 @@ class ResNetSpec:
     weight_std: bool = False  # weight-standardised convs (Qiao et al. 2019; BiT's StdConv2d, eps 1e-8)
     projection_kernel: int = 1  # a strided projection's kernel: 3 in SENet-154 (timm's down_kernel_size)
     reduce_first: int = 1  # a block's first conv has width / reduce_first channels: 2 in SENet-154
+    # a pruned net's own widths, per bottleneck in order: (first 1x1's, 3x3's, last 1x1's outputs) (timm's *_pruned);
+    # ``widths`` stay the net it was pruned from, which sets ECA's kernels
+    channels: tuple[tuple[int, int, int], ...] | None = None
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "layers", tuple(self.layers))
         object.__setattr__(self, "widths", tuple(self.widths))
         if self.stem_mid is not None:
             object.__setattr__(self, "stem_mid", tuple(self.stem_mid))
+        if self.channels is not None:
+            object.__setattr__(self, "channels", tuple(tuple(c) for c in self.channels))
         _validate(self)
 
     # -- derived facts ---------------------------------------------------------------------------
@@ -118,6 +123,10 @@ class ResNetSpec:
     def stem_channels(self) -> int:
         """The stem's output channels (a deep stem's inner convs have half as many, as timm's)."""
         return self.stem_width if self.stem_width is not None else self.widths[0]
+
+    def block_channels(self, index: int) -> tuple[int, int, int] | None:
+        """A pruned net's (first, inner, out) widths of its ``index``-th block overall; None for an unpruned net."""
+        return self.channels[index] if self.channels is not None else None
 
     @property
     def stem_inner(self) -> tuple[int, int]:
@@ -167,6 +176,7 @@ class ResNetSpec:
         d = dataclasses.asdict(self)
         d["layers"], d["widths"] = list(self.layers), list(self.widths)
         d["stem_mid"] = list(self.stem_mid) if self.stem_mid is not None else None
+        d["channels"] = [list(c) for c in self.channels] if self.channels is not None else None
         for f in _TIMM_FIELDS:
             if d[f.name] == f.default:
                 del d[f.name]
@@ -175,7 +185,7 @@ class ResNetSpec:
 
 _TIMM_FIELDS: Final = tuple(f for f in dataclasses.fields(ResNetSpec) if f.name in {
     "stem_mid", "stem_pool", "stem_norm", "attention", "attention_ratio", "anti_alias", "norm", "weight_std",
-    "projection_kernel", "reduce_first"})  # fmt: skip
+    "projection_kernel", "reduce_first", "channels"})  # fmt: skip
 
 
 def _check_choice(field: str, value: object, options: tuple[object, ...]) -> None:
@@ -238,6 +248,8 @@ def _validate(s: ResNetSpec) -> None:
         raise SpecError("deep_stem_odd", width=s.stem_channels)
     if s.stem_mid is not None and (len(s.stem_mid) != 2 or not all(isinstance(w, int) and w >= 1 for w in s.stem_mid)):
         raise SpecError("positive", field="stem_mid", value=s.stem_mid)
+    if s.channels is not None:
+        _check_channels(s)
     if not 0 < s.attention_ratio <= 1:
         raise SpecError("attention_ratio", value=s.attention_ratio)
     if s.norm in ("evonorm_s0", "frn") and s.variant != "preact":
@@ -245,6 +257,19 @@ def _validate(s: ResNetSpec) -> None:
         raise SpecError("norm_needs_preact", norm=s.norm)
     if s.norm in ("group", "evonorm_s0") and any(c % 32 for c in _normalised_widths(s)):
         raise SpecError("norm_groups", norm=s.norm)
+
+
+def _check_channels(s: ResNetSpec) -> None:
+    """A pruned net's widths: three positive ones per bottleneck, the same output within a stage (the adds need it)."""
+    assert s.channels is not None
+    if s.block != "bottleneck" or s.variant == "preact" or len(s.channels) != sum(s.layers):
+        raise SpecError("channels_blocks", blocks=sum(s.layers), given=len(s.channels))
+    i = 0
+    for stage, n in enumerate(s.layers, 1):
+        outs = {c[2] for c in s.channels[i : i + n]}
+        if len(outs) != 1 or any(not isinstance(w, int) or w < 1 for c in s.channels[i : i + n] for w in c):
+            raise SpecError("channels_stage", stage=stage)
+        i += n
 
 
 def _normalised_widths(s: ResNetSpec) -> set[int]:

@@ -11,7 +11,7 @@ from ..errors import InputError
 from .attention import se_width
 from .spec import Norm
 
-__all__ = ["UNSUPPORTED", "attention_of", "norm_of", "refuse_unsupported"]
+__all__ = ["UNSUPPORTED", "attention_of", "norm_of", "pruned_channels", "refuse_unsupported"]
 
 Shapes = Mapping[str, tuple[int, ...]]
 
@@ -55,7 +55,15 @@ def refuse_unsupported(shapes: Shapes, layers: list[int]) -> None:
     thirds = {s for s in range(1, len(layers) + 1) if f"layer{s}.0.conv3.weight" in shapes}
     if thirds and len(thirds) != len(layers):  # timm's test_resnet: basic and bottleneck blocks in one net
         raise InputError("ckpt_part_mixed_blocks", key=f"layer{min(thirds)}.0.conv3.weight")
-    for s, n in enumerate(layers, 1):  # a pruned net (timm's *_pruned): each block's inner width its own
-        inner = {shapes.get(f"layer{s}.{j}.conv2.weight", (0,))[0] for j in range(n)}
-        if len(inner) > 1:
-            raise InputError("ckpt_part_pruned", key=f"layer{s}.1.conv2.weight")
+
+
+def pruned_channels(shapes: Shapes, layers: list[int]) -> tuple[tuple[int, int, int], ...] | None:
+    """A pruned bottleneck net's (first 1x1, 3x3, last 1x1) widths per block (timm's *_pruned), where the blocks of a
+    stage differ; None where every stage's blocks are alike (an unpruned net)."""
+    out: list[tuple[int, int, int]] = []
+    pruned = False
+    for s, n in enumerate(layers, 1):
+        stage = [tuple(shapes.get(f"layer{s}.{j}.conv{k}.weight", (0,))[0] for k in (1, 2, 3)) for j in range(n)]
+        pruned = pruned or len(set(stage)) > 1
+        out += stage  # type: ignore[arg-type]
+    return tuple(out) if pruned else None

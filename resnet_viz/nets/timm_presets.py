@@ -4,7 +4,8 @@ each of its registered models differs from ResNetSpec's defaults, under timm's o
 Read off timm's ``model_args``: ``stem_type='deep'`` with ``stem_width=w`` is a deep stem of w, w, 2w channels;
 ``'deep_tiered'`` ("t") is 3w/4, w, 2w; ``avg_down`` pools before each projection (ResNet-D); ``attn_layer`` is the
 blocks' attention; ``aa_layer`` their anti-aliasing; ``replace_stem_pool`` RS's conv in the max-pool's place.
-Not here: the pruned ECA nets (each layer its own width) and ``test_resnet`` (a different block in each stage).
+The pruned ECA nets keep their own widths per block (``channels``, read off timm's pruning files, Aflalo et al. 2020);
+not here: ``test_resnet`` (a different block in each stage).
 """
 
 from __future__ import annotations
@@ -32,6 +33,26 @@ _V2: Final[dict[str, object]] = {"variant": "preact", "stem_norm": False}
 # BiT (Kolesnikov et al. 2020): weight-standardised convs, GroupNorm of 32 groups, a zero-padded stem pool
 _BIT: Final[dict[str, object]] = {**_V2, "weight_std": True, "norm": "group", "stem_pool": "fixed"}
 
+# Knapsack-pruned (Aflalo et al. 2020), as timm's pruning files give them: (first 1x1, 3x3, last 1x1) outputs of
+# each block, in order
+# fmt: off
+_PRUNED50: Final = (
+    (47, 18, 19), (52, 22, 19), (64, 35, 19),
+    (85, 37, 171), (107, 80, 171), (120, 85, 171), (125, 87, 171),
+    (198, 126, 818), (255, 232, 818), (256, 233, 818), (253, 235, 818), (256, 225, 818), (256, 239, 818),
+    (492, 237, 2022), (512, 500, 2022), (512, 490, 2022),
+)
+_PRUNED101: Final = (
+    (45, 25, 26), (53, 20, 26), (60, 27, 26),
+    (81, 24, 142), (93, 49, 142), (102, 54, 142), (122, 78, 142),
+    (101, 25, 278), (239, 160, 278), (234, 156, 278), (250, 176, 278), (253, 191, 278), (251, 175, 278),
+    (230, 128, 278), (244, 154, 278), (244, 159, 278), (238, 97, 278), (244, 149, 278), (253, 181, 278),
+    (245, 119, 278), (255, 216, 278), (256, 201, 278), (253, 149, 278), (254, 141, 278), (256, 190, 278),
+    (256, 217, 278), (255, 156, 278), (256, 155, 278), (256, 232, 278), (256, 214, 278),
+    (499, 289, 2042), (512, 512, 2042), (512, 502, 2042),
+)
+# fmt: on
+
 TIMM_PRESETS: Final[dict[str, dict[str, object]]] = {
     # -- resnet.py: plain ResNets and their stems
     "resnet10t": {**_BASIC, "layers": (1, 1, 1, 1), **_T},
@@ -54,6 +75,9 @@ TIMM_PRESETS: Final[dict[str, dict[str, object]]] = {
     "ecaresnet50d": {"layers": _R50, **_D, **_ECA},
     "ecaresnet50t": {"layers": _R50, **_T, **_ECA},
     "ecaresnetlight": {"layers": (1, 1, 11, 3), "downsample": "avg", **_ECA},
+    # Knapsack-pruned (Aflalo et al. 2020): each block its own widths (above)
+    "ecaresnet50d_pruned": {"layers": _R50, **_D, **_ECA, "channels": _PRUNED50},
+    "ecaresnet101d_pruned": {"layers": _R101, **_D, **_ECA, "channels": _PRUNED101},
     "ecaresnet101d": {"layers": _R101, **_D, **_ECA},
     "ecaresnet200d": {"layers": _R200, **_D, **_ECA},
     "ecaresnet269d": {"layers": _R269, **_D, **_ECA},
