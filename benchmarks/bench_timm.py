@@ -3,7 +3,8 @@
 the checkpoint path, with timm's parameter count and its logits (eval mode, 64×64 input, tolerance 1e-4 relative).
 
 Prints N of M per family and, for each model that does not open, the sentence that names the part that blocks it.
-About 4 minutes alone on 2 cores (16 beside other work). The CI test (tests/test_timm_family.py) runs one or two models per family.
+About 4 minutes alone on 2 cores (16 beside other work). The CI test (tests/test_timm_family.py) runs one or
+two models per family.
 """
 
 from __future__ import annotations
