@@ -9,7 +9,7 @@ from ..errors import InputError
 from ..nets.checkpoint import read_checkpoint_file
 from ..nets.hf_config import HFConfig, read_hf_config
 from ..nets.infer import Inferred, infer
-from ..nets.spec import ResNetSpec
+from ..nets.spec import AntiAlias, ResNetSpec
 from .common import spec_from_args
 
 __all__ = ["add_checkpoint_flag", "hf_config", "net_from_args"]
@@ -27,6 +27,7 @@ _SPEC_FLAGS = (
     "width_per_group",
     "width_multiplier",
     "num_classes",
+    "attention",
 )
 
 
@@ -37,7 +38,8 @@ def add_checkpoint_flag(p: argparse.ArgumentParser) -> None:
         metavar="FILE",
         help="a state_dict, training checkpoint or safetensors file (torchvision's, timm's, Hugging Face "
         "transformers' or the CIFAR scripts' names): its net, read off its names and shapes "
-        "(--variant v1 if it was trained with the stride on the first 1x1)",
+        "(--variant v1 if it was trained with the stride on the first 1x1, --anti-alias avg or blur if it "
+        "blurs or pools where it strides: the weights cannot say either)",
     )
     p.add_argument(
         "--shortcuts",
@@ -80,6 +82,7 @@ def net_from_args(a: argparse.Namespace) -> tuple[ResNetSpec, Inferred | None]:
             raise InputError("conflict", first="--checkpoint", second=flag)
     config = hf_config(a)
     variant = a.variant or (config.variant if config is not None else None) or "v1.5"
-    inferred = infer(read_checkpoint_file(a.checkpoint), variant=variant, plain=a.shortcuts == "none")
+    aa: AntiAlias | None = getattr(a, "anti_alias", None)  # None: what the file's arch says, else none
+    inferred = infer(read_checkpoint_file(a.checkpoint), variant=variant, plain=a.shortcuts == "none", anti_alias=aa)
     spec = inferred.spec.replace(plain=True) if a.plain else inferred.spec
     return spec, inferred

@@ -47,7 +47,11 @@ def positive_float(text: str) -> float:
 
 def add_spec_flags(p: argparse.ArgumentParser, *, input_size: bool = True) -> None:
     g = p.add_argument_group("network")
-    g.add_argument("--arch", help="a preset, e.g. resnet50, resnet56, preact_resnet164")
+    g.add_argument(
+        "--arch",
+        help="a preset, e.g. resnet50, resnet56, preact_resnet164, or timm's seresnet50, "
+        "ecaresnet50t, resnetrs101, resnetv2_50x1_bit",
+    )
     g.add_argument("--family", choices=["cifar", "imagenet"], help="with --depth or --layers")
     g.add_argument("--depth", type=positive_int, help="6n+2 / 9n+2 (cifar) or 18/34/50/101/152 (imagenet)")
     g.add_argument("--block", choices=["basic", "bottleneck"])
@@ -62,6 +66,13 @@ def add_spec_flags(p: argparse.ArgumentParser, *, input_size: bool = True) -> No
     g.add_argument("--no-bn", action="store_true", help="build without batch norm")
     g.add_argument("--zero-init-residual", action="store_true")
     g.add_argument("--plain", action="store_true", help="the plain twin: no shortcuts")
+    g.add_argument("--attention", choices=["none", "se", "eca"], help="per block: squeeze-excitation or ECA")
+    g.add_argument(
+        "--anti-alias",
+        choices=["none", "avg", "blur"],
+        help="strided convs at stride 1, then an average or blur pool (timm's resnetaa / resnetblur); "
+        "with --checkpoint, what its weights cannot say",
+    )
     if input_size:
         g.add_argument("--input-size", nargs="+", type=positive_int, metavar=("H", "W"), help="default 224 or 32")
 
@@ -88,6 +99,8 @@ def spec_from_args(a: argparse.Namespace) -> ResNetSpec:
         batch_norm=False if a.no_bn else None,
         zero_init_residual=True if a.zero_init_residual else None,
         plain=True if a.plain else None,
+        attention=getattr(a, "attention", None),
+        anti_alias=getattr(a, "anti_alias", None),
     )
 
 

@@ -12,7 +12,7 @@ import graphviz
 from ..errors import InputError
 from ..i18n import DEFAULT_LANG, Lang, t
 from ..nets.records import BlockRecord, LayerRecord, TraceReport
-from .units import human, op_text, shape_text
+from .units import LAYER_FILL, block_text, human, op_text, shape_text
 
 __all__ = [
     "FOLD_ABOVE",
@@ -34,7 +34,7 @@ LEVELS: Final[tuple[Level, ...]] = get_args(Level)
 # level draws 106, so it stays unfolded; ResNet-1202 draws 1,204 and folds to 16).
 FOLD_ABOVE: Final = 120
 
-_FILL: Final = {"Conv2d": "#dbe8fb", "BatchNorm2d": "#e3f4e6", "ReLU": "#fff3c4", "Linear": "#e9dcf7"}
+_FILL: Final = LAYER_FILL
 _DOWN: Final = {"fillcolor": "#ffe1c7", "color": "#d9480f", "penwidth": "2"}
 _SHORTCUT_STYLE: Final = {
     "identity": {"color": "#2b8a3e", "fontcolor": "#2b8a3e", "style": "dashed", "penwidth": "1.5"},
@@ -228,12 +228,16 @@ def _stage_clusters(d: _Drawer, runs: list[BlockRun]) -> Iterator[tuple[graphviz
 def _block_graph(d: _Drawer, fold: bool) -> graphviz.Digraph:
     r = d.report
     prev, prev_shape, head = _grouped_stem(d)
+    types: dict[str | None, list[str]] = {}
+    for x in r.layers:
+        types.setdefault(x.block, []).append(x.type)
     for c, runs in _stage_clusters(d, block_runs(r, fold=fold)):
         for run in runs:
             b = run.first
             dn = d.down(b.input_shape, b.output_shape)
             title = f"{run.name}  ×{run.count}" if run.count > 1 else run.name
-            lines = [title, b.type, *([dn] if dn else []), d.cost(b.params, b.macs)]
+            kind = block_text(b.type, types.get(b.name, ()))
+            lines = [title, kind, *([dn] if dn else []), d.cost(b.params, b.macs)]
             if run.count > 1:
                 lines.append(d.tr("each"))
             tip = d.tr("block_tip", name=run.name, rf=shape_text(b.rf), shortcut=d.tr(f"shortcut_{b.shortcut}"))
@@ -245,7 +249,7 @@ def _block_graph(d: _Drawer, fold: bool) -> graphviz.Digraph:
                 add = next(d.ids)
                 c.node(add, "+", shape="circle", style="filled", fillcolor="white", width="0.3", fixedsize="true")
                 d.edge(nid, add, b.output_shape)
-                pools = any(x.block == b.name and x.type == "AvgPool2d" for x in r.layers)
+                pools = any(x.block == b.name and x.role == "shortcut" and x.type == "AvgPool2d" for x in r.layers)
                 d.shortcut_edge(prev, add, b.shortcut, b.output_shape, run.count, pools=pools)
                 prev = add
             prev_shape = b.output_shape

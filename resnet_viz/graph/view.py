@@ -15,7 +15,7 @@ from typing import Final, Literal
 
 from ..i18n import DEFAULT_LANG, Lang, t
 from .model import Hierarchy, Node
-from .units import human, op_text, shape_text
+from .units import LAYER_FILL, block_text, human, op_text, shape_text
 
 __all__ = [
     "PORT",
@@ -83,7 +83,7 @@ class View:
         return sum(len(s.nodes) for s in self.segments)
 
 
-_FILL: Final = {"Conv2d": "#dbe8fb", "BatchNorm2d": "#e3f4e6", "ReLU": "#fff3c4", "Linear": "#e9dcf7"}
+_FILL: Final = LAYER_FILL
 
 
 def normalize_open(h: Hierarchy, open_: Iterable[str]) -> frozenset[str]:
@@ -125,8 +125,8 @@ class _Labels:
         elif n.kind == "run":
             last = n.children[-1]
             head = [f"{n.children[0]} … {last}  ×{n.count}", n.type]
-        elif n.kind == "block":
-            head = [n.id, n.type]
+        elif n.kind == "block":  # a block's own parts said with its type: "Bottleneck · SE"
+            head = [n.id, block_text(n.type, (self.h[c].type for c in n.children if c in self.h))]
         else:  # stem, head
             head = [self.tr(n.id), " · ".join(self.op(self.h[c], short=True) for c in n.children)]
         return VNode(n.id, n.kind, (*head, *([d] if d else []), self.cost(n)), d is not None, "#f4f4f5")

@@ -1,8 +1,9 @@
-"""Residual blocks (basic, bottleneck, pre-activation) and the shortcut options A / B / C.
+"""Residual blocks (basic, bottleneck, pre-activation) and the shortcut options A / B / C, with timm's parts.
 
 Parameter names follow torchvision's ``models/resnet.py`` (conv1, bn1, ..., downsample.0/.1), so its
-state_dicts load unchanged. Parameter-free parts (each ReLU, the residual add, the option-A pad) are
-modules of their own so the tracer and the graph see every operation; they add no state_dict keys.
+state_dicts load unchanged, and timm's where timm adds a part (``se``, ``aa``), so its files do too. Parameter-free
+parts (each ReLU, the residual add, the option-A pad, anti-aliasing) are modules of their own so the tracer and the
+graph see every operation; they add no state_dict keys.
 """
 
 from __future__ import annotations
@@ -14,13 +15,19 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from .spec import Downsample, Shortcut, Variant
+from .antialias import anti_alias
+from .attention import attention
+from .layers import BatchNorm2d, Conv2d, Linear, act, conv, conv1x1, conv3x3, norm
+from .spec import AntiAlias, Attention, Downsample, Norm, Shortcut, Variant
 
 __all__ = [
     "BasicBlock",
+    "BatchNorm2d",
     "Block",
     "BlockConfig",
     "Bottleneck",
+    "Conv2d",
+    "Linear",
     "PadShortcut",
     "PreActBasicBlock",
     "PreActBottleneck",
@@ -44,41 +51,31 @@ class BlockConfig:
     width_per_group: int = 64
     batch_norm: bool = True
     residual: bool = True  # False builds the plain twin's block: no shortcut, no add
+    norm: Norm = "batch"
+    weight_std: bool = False
+    attention: Attention = "none"
+    attention_ratio: float = 1 / 16
+    anti_alias: AntiAlias = "none"
+    projection_kernel: int = 1
+    reduce_first: int = 1
 
+    def norm_layer(self, channels: int) -> nn.Module:
+        return norm(channels, self.batch_norm, self.norm)
 
-# Meta tensors (the tracer builds on the meta device) have no values to initialise; skipping the init
-# there makes building ResNet-1202 for a trace about twice as fast. Elsewhere these are torch's own layers.
-class Conv2d(nn.Conv2d):
-    def reset_parameters(self) -> None:
-        if not self.weight.is_meta:
-            super().reset_parameters()
+    def act(self) -> nn.Module:
+        return act(self.norm, self.batch_norm)
 
+    def conv3x3(self, cin: int, cout: int, stride: int = 1, groups: int = 1) -> nn.Conv2d:
+        return conv3x3(cin, cout, stride, groups, bias=not self.batch_norm, std=self.weight_std)
 
-class BatchNorm2d(nn.BatchNorm2d):
-    def reset_parameters(self) -> None:
-        if not self.weight.is_meta:
-            super().reset_parameters()
+    def conv1x1(self, cin: int, cout: int, stride: int = 1) -> nn.Conv2d:
+        return conv1x1(cin, cout, stride, bias=not self.batch_norm, std=self.weight_std)
 
-
-class Linear(nn.Linear):
-    def reset_parameters(self) -> None:
-        if not self.weight.is_meta:
-            super().reset_parameters()
-
-
-def conv3x3(in_planes: int, out_planes: int, stride: int = 1, groups: int = 1, bias: bool = False) -> nn.Conv2d:
-    """3x3 convolution with padding 1."""
-    return Conv2d(in_planes, out_planes, 3, stride=stride, padding=1, groups=groups, bias=bias)
-
-
-def conv1x1(in_planes: int, out_planes: int, stride: int = 1, bias: bool = False) -> nn.Conv2d:
-    """1x1 convolution."""
-    return Conv2d(in_planes, out_planes, 1, stride=stride, bias=bias)
-
-
-def norm(channels: int, on: bool) -> nn.Module:
-    """BatchNorm2d, or Identity when batch norm is off (convs then carry a bias)."""
-    return BatchNorm2d(channels) if on else nn.Identity()
+    def aa(self, channels: int, stride: int) -> tuple[int, nn.Module]:
+        """(the strided conv's own stride, what follows it): anti-aliasing moves the stride to a pool after the conv."""
+        if self.anti_alias == "none" or stride == 1:
+            return stride, nn.Identity()
+        return 1, anti_alias(self.anti_alias, channels, stride)
 
 
 class PadShortcut(nn.Module):
@@ -116,9 +113,10 @@ def make_shortcut(cfg: BlockConfig, inplanes: int, outplanes: int, stride: int) 
         # timm's downsample_avg: ceil_mode keeps odd sizes as the main path has them; Identity keeps the names
         pool = nn.AvgPool2d(2, stride, ceil_mode=True, count_include_pad=False) if stride != 1 else nn.Identity()
         layers, stride = [pool], 1
-    layers.append(conv1x1(inplanes, outplanes, stride, bias=bias))
+    k = cfg.projection_kernel if stride != 1 else 1  # timm's downsample_conv: a 1x1 wherever it does not stride
+    layers.append(conv(inplanes, outplanes, k, stride, bias=bias, std=cfg.weight_std))
     if cfg.variant != "preact":  # He et al. 2016: the projection reads the pre-activated input, no BN after
-        layers.append(norm(outplanes, cfg.batch_norm))
+        layers.append(cfg.norm_layer(outplanes))
     return nn.Sequential(*layers)
 
 
@@ -128,11 +126,15 @@ class Block(nn.Module):
     expansion: ClassVar[int] = 1
     downsample: nn.Module | None
     add: ResidualAdd | None
+    se: nn.Module | None
 
     def _init_shortcut(self, cfg: BlockConfig, inplanes: int, outplanes: int, stride: int) -> None:
         self.stride = stride
         self.downsample = make_shortcut(cfg, inplanes, outplanes, stride) if cfg.residual else None
         self.add = ResidualAdd() if cfg.residual else None
+
+    def _attend(self, out: Tensor) -> Tensor:
+        return self.se(out) if self.se is not None else out
 
     def _merge(self, out: Tensor, x: Tensor) -> Tensor:
         if self.add is None:  # plain twin
@@ -141,64 +143,79 @@ class Block(nn.Module):
         return self.add(out, identity)
 
     def last_weight(self) -> Tensor:
-        """The weight that ``zero_init_residual`` zeroes: the branch's last BN, else its last conv."""
+        """The weight that ``zero_init_residual`` zeroes: the branch's last norm, else its last conv."""
         raise NotImplementedError
 
 
+def _scale_or(norm_layer: nn.Module, conv_layer: nn.Conv2d) -> Tensor:
+    weight = getattr(norm_layer, "weight", None)
+    return weight if isinstance(weight, Tensor) else conv_layer.weight
+
+
 class BasicBlock(Block):
-    """conv3x3-BN-ReLU-conv3x3-BN, add, ReLU."""
+    """conv3x3-BN-ReLU-[aa]-conv3x3-BN-[SE], add, ReLU (timm's order)."""
 
     expansion = 1
 
     def __init__(self, inplanes: int, planes: int, stride: int, cfg: BlockConfig) -> None:
         super().__init__()
-        bias = not cfg.batch_norm
-        self.conv1 = conv3x3(inplanes, planes, stride, bias=bias)
-        self.bn1 = norm(planes, cfg.batch_norm)
-        self.relu1 = nn.ReLU()
-        self.conv2 = conv3x3(planes, planes, bias=bias)
-        self.bn2 = norm(planes, cfg.batch_norm)
+        first = planes // cfg.reduce_first
+        s1, aa = cfg.aa(first, stride)
+        self.conv1 = cfg.conv3x3(inplanes, first, s1)
+        self.bn1 = cfg.norm_layer(first)
+        self.relu1 = cfg.act()
+        self.aa = aa
+        self.conv2 = cfg.conv3x3(first, planes)
+        self.bn2 = cfg.norm_layer(planes)
+        self.se = attention(cfg.attention, planes, cfg.attention_ratio)
         self._init_shortcut(cfg, inplanes, planes, stride)
         self.relu2 = nn.ReLU()
 
     def forward(self, x: Tensor) -> Tensor:
-        out = self.relu1(self.bn1(self.conv1(x)))  # (N, planes, H/s, W/s)
-        out = self.bn2(self.conv2(out))
+        out = self.aa(self.relu1(self.bn1(self.conv1(x))))  # (N, planes, H/s, W/s)
+        out = self._attend(self.bn2(self.conv2(out)))
         return self.relu2(self._merge(out, x))
 
     def last_weight(self) -> Tensor:
-        return self.bn2.weight if isinstance(self.bn2, nn.BatchNorm2d) else self.conv2.weight
+        return _scale_or(self.bn2, self.conv2)
 
 
 class Bottleneck(Block):
-    """1x1 reduce, 3x3 (grouped), 1x1 expand x4; v1 strides the first 1x1, v1.5 the 3x3."""
+    """1x1 reduce, 3x3 (grouped), [aa], 1x1 expand x4, [SE]; v1 strides the first 1x1, v1.5 the 3x3."""
 
     expansion = 4
 
-    def __init__(self, inplanes: int, planes: int, stride: int, cfg: BlockConfig) -> None:
+    def __init__(
+        self, inplanes: int, planes: int, stride: int, cfg: BlockConfig, channels: tuple[int, int, int] | None = None
+    ) -> None:
         super().__init__()
-        bias = not cfg.batch_norm
         width = int(planes * (cfg.width_per_group / 64.0)) * cfg.groups
+        first, out = width // cfg.reduce_first, planes * self.expansion
+        if channels is not None:  # a pruned block: its own widths
+            first, width, out = channels
         s1, s3 = (stride, 1) if cfg.variant == "v1" else (1, stride)
-        self.conv1 = conv1x1(inplanes, width, s1, bias=bias)
-        self.bn1 = norm(width, cfg.batch_norm)
-        self.relu1 = nn.ReLU()
-        self.conv2 = conv3x3(width, width, s3, cfg.groups, bias=bias)
-        self.bn2 = norm(width, cfg.batch_norm)
-        self.relu2 = nn.ReLU()
-        self.conv3 = conv1x1(width, planes * self.expansion, bias=bias)
-        self.bn3 = norm(planes * self.expansion, cfg.batch_norm)
-        self._init_shortcut(cfg, inplanes, planes * self.expansion, stride)
+        s3, aa = cfg.aa(width, s3)
+        self.conv1 = cfg.conv1x1(inplanes, first, s1)
+        self.bn1 = cfg.norm_layer(first)
+        self.relu1 = cfg.act()
+        self.conv2 = cfg.conv3x3(first, width, s3, cfg.groups)
+        self.bn2 = cfg.norm_layer(width)
+        self.relu2 = cfg.act()
+        self.aa = aa
+        self.conv3 = cfg.conv1x1(width, out)
+        self.bn3 = cfg.norm_layer(out)
+        self.se = attention(cfg.attention, out, cfg.attention_ratio, nominal=planes * self.expansion)
+        self._init_shortcut(cfg, inplanes, out, stride)
         self.relu3 = nn.ReLU()
 
     def forward(self, x: Tensor) -> Tensor:
         out = self.relu1(self.bn1(self.conv1(x)))  # (N, width, ., .)
-        out = self.relu2(self.bn2(self.conv2(out)))  # (N, width, H/s, W/s)
-        out = self.bn3(self.conv3(out))  # (N, 4*planes, H/s, W/s)
+        out = self.aa(self.relu2(self.bn2(self.conv2(out))))  # (N, width, H/s, W/s)
+        out = self._attend(self.bn3(self.conv3(out)))  # (N, 4*planes, H/s, W/s)
         return self.relu3(self._merge(out, x))
 
     def last_weight(self) -> Tensor:
-        return self.bn3.weight if isinstance(self.bn3, nn.BatchNorm2d) else self.conv3.weight
+        return _scale_or(self.bn3, self.conv3)
 
 
 class PreActBasicBlock(Block):
@@ -208,19 +225,21 @@ class PreActBasicBlock(Block):
 
     def __init__(self, inplanes: int, planes: int, stride: int, cfg: BlockConfig) -> None:
         super().__init__()
-        bias = not cfg.batch_norm
-        self.bn1 = norm(inplanes, cfg.batch_norm)
-        self.relu1 = nn.ReLU()
-        self.conv1 = conv3x3(inplanes, planes, stride, bias=bias)
-        self.bn2 = norm(planes, cfg.batch_norm)
-        self.relu2 = nn.ReLU()
-        self.conv2 = conv3x3(planes, planes, bias=bias)
+        s1, aa = cfg.aa(planes, stride)
+        self.bn1 = cfg.norm_layer(inplanes)
+        self.relu1 = cfg.act()
+        self.conv1 = cfg.conv3x3(inplanes, planes, s1)
+        self.aa = aa
+        self.bn2 = cfg.norm_layer(planes)
+        self.relu2 = cfg.act()
+        self.conv2 = cfg.conv3x3(planes, planes)
+        self.se = attention(cfg.attention, planes, cfg.attention_ratio)
         self._init_shortcut(cfg, inplanes, planes, stride)
 
     def forward(self, x: Tensor) -> Tensor:
         pre = self.relu1(self.bn1(x))
-        out = self.conv2(self.relu2(self.bn2(self.conv1(pre))))
-        return self._merge(out, pre if isinstance(self.downsample, nn.Sequential) else x)
+        out = self.conv2(self.relu2(self.bn2(self.aa(self.conv1(pre)))))
+        return self._merge(self._attend(out), pre if isinstance(self.downsample, nn.Sequential) else x)
 
     def last_weight(self) -> Tensor:
         return self.conv2.weight
@@ -233,24 +252,26 @@ class PreActBottleneck(Block):
 
     def __init__(self, inplanes: int, planes: int, stride: int, cfg: BlockConfig) -> None:
         super().__init__()
-        bias = not cfg.batch_norm
         width = int(planes * (cfg.width_per_group / 64.0)) * cfg.groups
-        self.bn1 = norm(inplanes, cfg.batch_norm)
-        self.relu1 = nn.ReLU()
-        self.conv1 = conv1x1(inplanes, width, bias=bias)
-        self.bn2 = norm(width, cfg.batch_norm)
-        self.relu2 = nn.ReLU()
-        self.conv2 = conv3x3(width, width, stride, cfg.groups, bias=bias)
-        self.bn3 = norm(width, cfg.batch_norm)
-        self.relu3 = nn.ReLU()
-        self.conv3 = conv1x1(width, planes * self.expansion, bias=bias)
+        s2, aa = cfg.aa(width, stride)
+        self.bn1 = cfg.norm_layer(inplanes)
+        self.relu1 = cfg.act()
+        self.conv1 = cfg.conv1x1(inplanes, width)
+        self.bn2 = cfg.norm_layer(width)
+        self.relu2 = cfg.act()
+        self.conv2 = cfg.conv3x3(width, width, s2, cfg.groups)
+        self.aa = aa
+        self.bn3 = cfg.norm_layer(width)
+        self.relu3 = cfg.act()
+        self.conv3 = cfg.conv1x1(width, planes * self.expansion)
+        self.se = attention(cfg.attention, planes * self.expansion, cfg.attention_ratio)
         self._init_shortcut(cfg, inplanes, planes * self.expansion, stride)
 
     def forward(self, x: Tensor) -> Tensor:
         pre = self.relu1(self.bn1(x))
         out = self.relu2(self.bn2(self.conv1(pre)))
-        out = self.relu3(self.bn3(self.conv2(out)))
-        out = self.conv3(out)
+        out = self.relu3(self.bn3(self.aa(self.conv2(out))))
+        out = self._attend(self.conv3(out))
         return self._merge(out, pre if isinstance(self.downsample, nn.Sequential) else x)
 
     def last_weight(self) -> Tensor:

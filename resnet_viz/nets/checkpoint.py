@@ -61,6 +61,7 @@ class Checkpoint:
     tensors: Mapping[str, Tensor] = field(repr=False, compare=False)  # under torchvision's names
     dialect: DialectName = "torchvision"  # the code base whose names the file used
     digest: str = ""  # sha256 of the file's bytes, set by the pool that shares one file between sessions
+    arch: str | None = None  # the model's name a training checkpoint states beside its weights (timm's train.py: arch)
 
     @property
     def nbytes(self) -> int:
@@ -178,16 +179,20 @@ def _read(data: bytes, name: str) -> Checkpoint:
     _refuse_unreadable(data, name)
     sd: Mapping[str, Tensor]
     form: Form
+    arch: str | None = None
     if _safetensors_header(data):
         sd, key, form = _safetensors_load(data, name), None, "safetensors"
     else:
-        sd, key = _unwrap(_torch_load(data, name), name)
+        obj = _torch_load(data, name)
+        sd, key = _unwrap(obj, name)
         form = "state_dict" if key is None else "training"
+        if key is not None and isinstance(obj, Mapping) and isinstance(obj.get("arch"), str):
+            arch = obj["arch"]  # the model's name, beside the weights
     if not sd:
         raise InputError("ckpt_no_tensors")
     stripped, prefix = strip_prefixes(sd)
     dialect, tensors = canonical(stripped)
-    return Checkpoint(name, form, key, prefix, tensors=tensors, dialect=dialect)
+    return Checkpoint(name, form, key, prefix, tensors=tensors, dialect=dialect, arch=arch)
 
 
 def read_checkpoint_file(path: str | Path, *, available: int | None = None) -> Checkpoint:

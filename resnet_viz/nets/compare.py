@@ -69,7 +69,7 @@ def stage_recipe(report: TraceReport, stage: str) -> str:
         return " · ".join(parts)
     # the first block carries the stride, so v1 (/2 on the first 1×1) and v1.5 (/2 on the 3×3) read apart
     first = blocks[0].name
-    convs = [_conv(x) for x in layers if x.block == first and x.type == "Conv2d"]
+    convs = [_conv(x) for x in layers if x.block == first and x.type in ("Conv2d", "StdConv2d")]
     return f"[{' · '.join(convs)}] ×{len(blocks)}"
 
 

@@ -108,15 +108,9 @@ DIALECTS: Final[tuple[Dialect, ...]] = (
 UNSUPPORTED: Final[tuple[tuple[re.Pattern[str], str], ...]] = (
     (re.compile(r"layer\d+\.\d+\.conv2\.(fc1|fc2|bn0|conv)\..*"), "resnest"),
     (re.compile(r".*\.(paths\.\d+|attn\.fc_reduce)\..*"), "selective_kernel"),
-    (re.compile(r".*\.se\.conv\.weight"), "eca"),
-    (re.compile(r".*\.(se|se_module)\.(fc1|fc2|conv_reduce|conv_expand|fc)\..*"), "squeeze_excitation"),
     (re.compile(r".*\.cbam\..*"), "cbam"),
     (re.compile(r"layer\d+\.\d+\.(convs|bns)\.\d+\..*"), "res2net"),
     (re.compile(r"stages\.\d+\.(conv_down|conv_exp|conv_transition|blocks\.\d+\.conv\d\.conv)\..*"), "csp"),
-    (
-        re.compile(r"stem\.conv\.weight|stages\.\d+\.blocks\.\d+\.(conv[123]|norm[123]|downsample\.conv)\.weight"),
-        "resnetv2",
-    ),
 )
 _RESNET_LIKE: Final = re.compile(r"(layer\d+\.\d+|stages\.\d+\.blocks\.\d+)\..*")
 

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from typing import Final, Literal, get_args
 
 from ..errors import SpecError
+from .timm_presets import TIMM_PRESETS
 
 __all__ = [
     "IMAGENET_LAYERS",
@@ -14,11 +15,15 @@ __all__ = [
     "MAX_STAGES",
     "MAX_WIDTH",
     "PRESETS",
+    "AntiAlias",
+    "Attention",
     "BlockType",
     "Downsample",
+    "Norm",
     "ResNetSpec",
     "Shortcut",
     "Stem",
+    "StemPool",
     "Variant",
     "cifar_spec",
     "imagenet_spec",
@@ -32,6 +37,13 @@ Downsample = Literal["conv", "avg"]  # how a projection shortcut strides: "avg" 
 BlockType = Literal["basic", "bottleneck"]
 Variant = Literal["v1", "v1.5", "preact"]
 Shortcut = Literal["A", "B", "C"]
+# What timm's ResNet family adds, as data (timm models/resnet.py, resnetv2.py):
+# the stem's pool: a 3x3/2 max-pool; RS's 3x3/2 conv-BN-ReLU in its place; BiT's zero pad, then an unpadded max-pool
+StemPool = Literal["max", "conv", "fixed"]
+Attention = Literal["none", "se", "eca"]  # per block, after its last norm: Hu et al. 2018 (SE), Wang et al. 2020 (ECA)
+# anti-aliasing (Zhang 2019): a strided 3x3 conv runs at stride 1, then a 2x2 average or a binomial blur pool strides
+AntiAlias = Literal["none", "avg", "blur"]
+Norm = Literal["batch", "group", "evonorm_s0", "frn"]  # BN; GroupNorm of 32 groups; EvoNorm-S0 and FRN-TLU (own act)
 
 # Bounds keep a typo (depth 100000) from hanging the app; ResNet-1202 (He et al. 2015 §4.2) fits.
 MAX_DEPTH: Final = 2000
@@ -73,10 +85,28 @@ class ResNetSpec:
     num_classes: int = 1000  # 0: headless (no classifier; the pooled features come out), as timm's num_classes=0
     in_channels: int = 3
     plain: bool = False  # the plain twin: same layers, every shortcut removed
+    # timm's parts (defaults: none of them, so torchvision's nets are as before)
+    stem_mid: tuple[int, int] | None = None  # a deep stem's inner widths; None: half its width each ((24, 32): tiered)
+    stem_pool: StemPool = "max"
+    stem_norm: bool = True  # False: the stem ends at its conv, the first block normalises (timm's pre-activation v2)
+    attention: Attention = "none"
+    attention_ratio: float = 1 / 16  # SE's reduced width: channels * ratio, to a multiple of 8 (timm's SEModule)
+    anti_alias: AntiAlias = "none"  # Zhang 2019: leaves no trace in the weights, so a file cannot say it
+    norm: Norm = "batch"  # which normalisation, where batch_norm is on
+    weight_std: bool = False  # weight-standardised convs (Qiao et al. 2019; BiT's StdConv2d, eps 1e-8)
+    projection_kernel: int = 1  # a strided projection's kernel: 3 in SENet-154 (timm's down_kernel_size)
+    reduce_first: int = 1  # a block's first conv has width / reduce_first channels: 2 in SENet-154
+    # a pruned net's own widths, per bottleneck in order: (first 1x1's, 3x3's, last 1x1's outputs) (timm's *_pruned);
+    # ``widths`` stay the net it was pruned from, which sets ECA's kernels
+    channels: tuple[tuple[int, int, int], ...] | None = None
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "layers", tuple(self.layers))
         object.__setattr__(self, "widths", tuple(self.widths))
+        if self.stem_mid is not None:
+            object.__setattr__(self, "stem_mid", tuple(self.stem_mid))
+        if self.channels is not None:
+            object.__setattr__(self, "channels", tuple(tuple(c) for c in self.channels))
         _validate(self)
 
     # -- derived facts ---------------------------------------------------------------------------
@@ -94,9 +124,19 @@ class ResNetSpec:
         """The stem's output channels (a deep stem's inner convs have half as many, as timm's)."""
         return self.stem_width if self.stem_width is not None else self.widths[0]
 
+    def block_channels(self, index: int) -> tuple[int, int, int] | None:
+        """A pruned net's (first, inner, out) widths of its ``index``-th block overall; None for an unpruned net."""
+        return self.channels[index] if self.channels is not None else None
+
+    @property
+    def stem_inner(self) -> tuple[int, int]:
+        """A deep stem's first two convs' widths (timm's stem_chs)."""
+        return self.stem_mid if self.stem_mid is not None else (self.stem_channels // 2,) * 2  # type: ignore[return-value]
+
     @property
     def stem_convs(self) -> int:
-        return 3 if self.stem == "deep" else 1
+        """Convs on the stem's path: RS's stem pool is a conv too."""
+        return (3 if self.stem == "deep" else 1) + (self.stem_pool == "conv" and self.stem != "cifar")
 
     @property
     def stage_strides(self) -> tuple[int, ...]:
@@ -131,9 +171,21 @@ class ResNetSpec:
         return self.replace(plain=not self.plain)
 
     def to_dict(self) -> dict[str, object]:
+        """The fields as JSON values; timm's parts only where set, so a spec without them (and the lab's run ids,
+        hashed from this) reads as it did before they existed."""
         d = dataclasses.asdict(self)
         d["layers"], d["widths"] = list(self.layers), list(self.widths)
+        d["stem_mid"] = list(self.stem_mid) if self.stem_mid is not None else None
+        d["channels"] = [list(c) for c in self.channels] if self.channels is not None else None
+        for f in _TIMM_FIELDS:
+            if d[f.name] == f.default:
+                del d[f.name]
         return d
+
+
+_TIMM_FIELDS: Final = tuple(f for f in dataclasses.fields(ResNetSpec) if f.name in {
+    "stem_mid", "stem_pool", "stem_norm", "attention", "attention_ratio", "anti_alias", "norm", "weight_std",
+    "projection_kernel", "reduce_first", "channels"})  # fmt: skip
 
 
 def _check_choice(field: str, value: object, options: tuple[object, ...]) -> None:
@@ -147,6 +199,11 @@ def _validate(s: ResNetSpec) -> None:
     _check_choice("variant", s.variant, get_args(Variant))
     _check_choice("shortcut", s.shortcut, get_args(Shortcut))
     _check_choice("downsample", s.downsample, get_args(Downsample))
+    _check_choice("stem_pool", s.stem_pool, get_args(StemPool))
+    _check_choice("attention", s.attention, get_args(Attention))
+    _check_choice("anti_alias", s.anti_alias, get_args(AntiAlias))
+    _check_choice("norm", s.norm, get_args(Norm))
+    _check_choice("projection_kernel", s.projection_kernel, (1, 3))
     if not s.layers:
         raise SpecError("no_stages")
     if len(s.layers) > MAX_STAGES:
@@ -161,6 +218,7 @@ def _validate(s: ResNetSpec) -> None:
         ("groups", s.groups),
         ("width_per_group", s.width_per_group),
         ("in_channels", s.in_channels),
+        ("reduce_first", s.reduce_first),
     ):
         if not isinstance(value, int) or isinstance(value, bool) or value < 1:
             raise SpecError("positive", field=name, value=value)
@@ -186,8 +244,41 @@ def _validate(s: ResNetSpec) -> None:
         raise SpecError("option_a_shrink")
     if s.shortcut == "A" and s.downsample == "avg":
         raise SpecError("avg_needs_projection")
-    if s.stem == "deep" and s.stem_channels % 2:
+    if s.stem == "deep" and s.stem_mid is None and s.stem_channels % 2:
         raise SpecError("deep_stem_odd", width=s.stem_channels)
+    if s.stem_mid is not None and (len(s.stem_mid) != 2 or not all(isinstance(w, int) and w >= 1 for w in s.stem_mid)):
+        raise SpecError("positive", field="stem_mid", value=s.stem_mid)
+    if s.channels is not None:
+        _check_channels(s)
+    if not 0 < s.attention_ratio <= 1:
+        raise SpecError("attention_ratio", value=s.attention_ratio)
+    if s.norm in ("evonorm_s0", "frn") and s.variant != "preact":
+        # their own non-linearity follows every norm, which a post-activation block's last norm must not have
+        raise SpecError("norm_needs_preact", norm=s.norm)
+    if s.norm in ("group", "evonorm_s0") and any(c % 32 for c in _normalised_widths(s)):
+        raise SpecError("norm_groups", norm=s.norm)
+
+
+def _check_channels(s: ResNetSpec) -> None:
+    """A pruned net's widths: three positive ones per bottleneck, the same output within a stage (the adds need it)."""
+    assert s.channels is not None
+    if s.block != "bottleneck" or s.variant == "preact" or len(s.channels) != sum(s.layers):
+        raise SpecError("channels_blocks", blocks=sum(s.layers), given=len(s.channels))
+    i = 0
+    for stage, n in enumerate(s.layers, 1):
+        outs = {c[2] for c in s.channels[i : i + n]}
+        if len(outs) != 1 or any(not isinstance(w, int) or w < 1 for c in s.channels[i : i + n] for w in c):
+            raise SpecError("channels_stage", stage=stage)
+        i += n
+
+
+def _normalised_widths(s: ResNetSpec) -> set[int]:
+    """Every channel count a norm sees (GroupNorm splits each into 32 groups)."""
+    widths = {s.stem_channels, *s.stem_inner} if s.stem == "deep" else {s.stem_channels}
+    for planes in s.stage_widths:
+        inner = int(planes * (s.width_per_group / 64.0)) * s.groups if s.block == "bottleneck" else planes
+        widths |= {inner // s.reduce_first, inner, planes * s.expansion}
+    return widths
 
 
 def _channels_shrink(s: ResNetSpec) -> bool:
@@ -287,6 +378,7 @@ PRESETS: Final[dict[str, dict[str, object]]] = {
         }
         for d in (164, 1001)
     },
+    **TIMM_PRESETS,
 }
 
 TORCHVISION_PRESETS: Final = (

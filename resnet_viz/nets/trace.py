@@ -20,7 +20,9 @@ from torch import Tensor, nn
 from torch.overrides import TorchFunctionMode
 
 from ..errors import InputError
+from .antialias import BlurPool2d
 from .blocks import PadShortcut
+from .layers import Part
 from .records import BlockRecord, LayerRecord, Pair, ShortcutKind, StageRecord, Totals, TraceReport
 from .resnet import ResNet
 from .sizes import MAX_INPUT, normalize_size
@@ -28,6 +30,7 @@ from .spec import ResNetSpec, spec_from
 
 __all__ = [
     "MAX_INPUT",
+    "WEIGHTED",
     "BlockRecord",
     "LayerRecord",
     "StageRecord",
@@ -38,12 +41,15 @@ __all__ = [
     "trace_module",
 ]
 
+WEIGHTED = frozenset({"Conv2d", "StdConv2d", "Linear"})  # the layers a net's depth counts
 _STAGE = re.compile(r"^(layer|denseblock|transition)\d+$")
 _SHAPE_PRESERVING = frozenset({F.batch_norm, F.relu, torch.relu})
 _ELEMENTWISE = frozenset({Tensor.__add__, Tensor.__iadd__, torch.add, Tensor.add})
 # The parameters of F.conv2d and F.max_pool2d in order, with their defaults (their signatures)
 _CONV2D: dict[str, Any] = {"input": None, "weight": None, "bias": None, "stride": 1, "padding": 0, "dilation": 1,
                            "groups": 1}  # fmt: skip
+_AVG_POOL2D: dict[str, Any] = {"input": None, "kernel_size": None, "stride": None, "padding": 0, "ceil_mode": False,
+                               "count_include_pad": True, "divisor_override": None}  # fmt: skip
 _MAX_POOL2D: dict[str, Any] = {"input": None, "kernel_size": None, "stride": None, "padding": 0, "dilation": 1,
                                "ceil_mode": False, "return_indices": False}  # fmt: skip
 
@@ -65,7 +71,14 @@ def trace(arch_or_spec: str | ResNetSpec, *, input_size: int | Iterable[int] | N
         raise InputError("input_too_small", h=h, w=w, stride=spec.total_stride, name=spec.title)
     with torch.device("meta"):
         model = ResNet(spec)
-    return trace_module(model, (spec.in_channels, h, w), arch=spec.name, title=spec.title)
+    try:
+        return trace_module(model, (spec.in_channels, h, w), arch=spec.name, title=spec.title)
+    except RuntimeError as e:
+        # timm's average-pool anti-aliasing rounds odd sizes down where its ResNet-D projection rounds up, so the two
+        # paths of a block meet at different sizes (timm's own resnetaa nets fail there too): the input is at fault
+        if spec.anti_alias != "avg" or "broadcast" not in str(e):
+            raise
+        raise InputError("input_paths_clash", h=h, w=w, name=spec.title, stride=spec.total_stride) from e
 
 
 def _pair(v: int | tuple[int, ...]) -> Pair:
@@ -142,6 +155,10 @@ def _meta_shape(func: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> tup
             return None
         k = _pair(pool["kernel_size"])
         return (*x[:2], *_windows(x, k, pool["stride"] or k, pool["padding"], pool["dilation"]))
+    if func is F.avg_pool2d and len(x) == 4:
+        pool = {**_AVG_POOL2D, **dict(zip(_AVG_POOL2D, args)), **kwargs}
+        k = _pair(pool["kernel_size"])
+        return (*x[:2], *_windows(x, k, pool["stride"] or k, pool["padding"], 1, ceil=pool["ceil_mode"]))
     if func is F.adaptive_avg_pool2d:
         size = args[1] if len(args) > 1 else kwargs["output_size"]
         out = (size, size) if isinstance(size, int) else tuple(size)
@@ -149,14 +166,78 @@ def _meta_shape(func: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> tup
     if func is F.linear:
         weight = args[1] if len(args) > 1 else kwargs["weight"]
         return (*x[:-1], weight.shape[0])
+    return _part_shape(func, x, args, kwargs)
+
+
+# The ops timm's parts run (SE's squeeze, ECA's 1-D conv, a blur pool's padding, GroupNorm, EvoNorm, FRN, StdConv):
+# their meta kernels are Python too, and the first of them would import sympy (~1.4 s), so their shapes are said here.
+_UNARY = frozenset({torch.sigmoid, Tensor.sigmoid, torch.square, Tensor.square, torch.sqrt, Tensor.sqrt, torch.rsqrt,
+                    Tensor.rsqrt, F.group_norm})  # fmt: skip
+_BROADCAST = frozenset({Tensor.__mul__, Tensor.__rmul__, Tensor.__truediv__, Tensor.__add__, Tensor.__radd__,
+                        Tensor.__sub__, Tensor.__rsub__, Tensor.mul, Tensor.div, Tensor.add, torch.mul, torch.div,
+                        torch.add, torch.maximum})  # fmt: skip
+_REDUCE = frozenset({Tensor.mean, torch.mean, Tensor.var, torch.var, Tensor.sum, torch.sum})
+
+
+def _part_shape(func: Any, x: torch.Size, args: tuple[Any, ...], kwargs: dict[str, Any]) -> tuple[int, ...] | None:
+    if func in _UNARY:
+        return tuple(x)
+    if func in _BROADCAST:
+        other = tuple(args[1].shape) if len(args) > 1 and isinstance(args[1], Tensor) else ()
+        return _broadcast(tuple(x), other)
+    if func in _REDUCE:
+        dim = kwargs.get("dim", args[1] if len(args) > 1 and not isinstance(args[1], bool) else None)
+        if dim is None or kwargs.get("correction") is not None:
+            return None
+        dims = {d % len(x) for d in ((dim,) if isinstance(dim, int) else dim)}
+        keep = kwargs.get("keepdim", False)
+        return tuple(1 if i in dims else n for i, n in enumerate(x) if keep or i not in dims)
+    if (
+        func is F.pad
+        and len(args) > 1
+        and kwargs.get("mode", args[2] if len(args) > 2 else "constant")
+        in (
+            "constant",
+            "reflect",
+        )
+    ):
+        pad, out = args[1], list(x)
+        for i in range(len(pad) // 2):
+            out[-1 - i] += pad[2 * i] + pad[2 * i + 1]
+        return tuple(out)
+    if func is F.conv1d and len(x) == 3 and len(args) > 1:
+        conv = {**_CONV2D, **dict(zip(_CONV2D, args)), **kwargs}
+        k, s, p, d = conv["weight"].shape[-1], conv["stride"], conv["padding"], conv["dilation"]
+        if isinstance(p, str):
+            return None
+        s, p, d = (v if isinstance(v, int) else v[0] for v in (s, p, d))
+        return (x[0], conv["weight"].shape[0], (x[2] + 2 * p - d * (k - 1) - 1) // s + 1)
     return None
 
 
-def _windows(x: torch.Size, kernel: Sequence[int], stride: Any, padding: Any, dilation: Any) -> Pair:
-    """(H, W) of a sliding window's output, rounding down (torch's formula, ceil_mode off)."""
+def _broadcast(a: tuple[int, ...], b: tuple[int, ...]) -> tuple[int, ...] | None:
+    """numpy's broadcasting of two shapes (torch.broadcast_shapes would import sympy), None where they clash."""
+    n = max(len(a), len(b))
+    a, b = (1,) * (n - len(a)) + a, (1,) * (n - len(b)) + b
+    if any(p != q and 1 not in (p, q) for p, q in zip(a, b)):
+        return None
+    return tuple(max(p, q) if 1 in (p, q) else p for p, q in zip(a, b))
+
+
+def _windows(
+    x: torch.Size, kernel: Sequence[int], stride: Any, padding: Any, dilation: Any, *, ceil: bool = False
+) -> Pair:
+    """(H, W) of a sliding window's output, rounding down, or up with ``ceil`` (torch's pooling formula: a last
+    window that would start in the right padding is dropped)."""
     s, p, d = _pair(stride), _pair(padding), _pair(dilation)
-    h, w = ((x[2 + i] + 2 * p[i] - d[i] * (kernel[i] - 1) - 1) // s[i] + 1 for i in range(2))
-    return (h, w)
+    out = []
+    for i in range(2):
+        span = x[2 + i] + 2 * p[i] - d[i] * (kernel[i] - 1) - 1
+        n = (-(-span // s[i]) if ceil else span // s[i]) + 1
+        if ceil and (n - 1) * s[i] >= x[2 + i] + p[i]:
+            n -= 1
+        out.append(n)
+    return (out[0], out[1])
 
 
 def _flat(items: Iterable[Any]) -> Iterable[Any]:
@@ -169,7 +250,7 @@ def _flat(items: Iterable[Any]) -> Iterable[Any]:
 
 def _window(module: nn.Module, in_hw: Pair, out_hw: Pair) -> tuple[Pair, Pair, Pair] | None:
     """(kernel, stride, dilation) of a sliding-window module, None for point-wise modules."""
-    if isinstance(module, (nn.Conv2d, nn.MaxPool2d, nn.AvgPool2d)):
+    if isinstance(module, (nn.Conv2d, nn.MaxPool2d, nn.AvgPool2d, BlurPool2d)):
         k, s = _pair(module.kernel_size), _pair(module.stride or module.kernel_size)
         d = _pair(getattr(module, "dilation", 1))
         return k, s, d
@@ -180,7 +261,9 @@ def _window(module: nn.Module, in_hw: Pair, out_hw: Pair) -> tuple[Pair, Pair, P
     return None
 
 
-def _macs(module: nn.Module, out_shape: tuple[int, ...]) -> int:
+def _macs(module: nn.Module, in_shape: tuple[int, ...], out_shape: tuple[int, ...]) -> int:
+    if isinstance(module, Part):  # attention, blur pools: they say their own
+        return module.macs(in_shape, out_shape)
     if isinstance(module, nn.Conv2d):
         kh, kw = _pair(module.kernel_size)
         return math.prod(out_shape) * (module.in_channels // module.groups) * kh * kw
@@ -261,8 +344,8 @@ def trace_module(
                 stride=stride,
                 input_shape=in_shape,
                 output_shape=out_shape,
-                params=sum(p.numel() for p in module._parameters.values() if p is not None) if calls[name] == 1 else 0,
-                macs=_macs(module, out_shape),
+                params=sum(p.numel() for p in module.parameters()) if calls[name] == 1 else 0,
+                macs=_macs(module, in_shape, out_shape),
                 rf=rf,
                 jump=jump,
                 activation_bytes=output.numel() * output.element_size(),
@@ -283,11 +366,12 @@ def trace_module(
             block_io[name] = (tuple(src.shape[1:]), tuple(output.shape[1:]))
 
     handles = []
+    inside = {m for part in names if isinstance(part, Part) for m in part.modules() if m is not part}
     try:
         for module, name in names.items():
-            if module is model:
+            if module is model or module in inside:  # a Part is one node: what it holds is not traced apart
                 continue
-            leaf = not any(True for _ in module.children())
+            leaf = isinstance(module, Part) or not any(True for _ in module.children())
             if leaf:
                 handles.append(module.register_forward_hook(on_leaf))
             elif _STAGE.match(name.split(".")[-1]) or stage_of(name)[1] == name:
@@ -352,7 +436,7 @@ def _report(
         buffers=sum(b.numel() for b in model.buffers()),
         macs=sum(r.macs for r in layers),
         activation_bytes=sum(r.activation_bytes for r in layers),
-        depth=sum(1 for r in layers if r.role == "main" and r.type in ("Conv2d", "Linear")),
+        depth=sum(1 for r in layers if r.role == "main" and r.type in WEIGHTED),
         layers=len(layers),
     )
     return TraceReport(arch, title, input_shape, tuple(layers), tuple(blocks), tuple(stages), totals)

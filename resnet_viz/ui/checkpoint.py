@@ -22,6 +22,7 @@ from ..nets.hf_config import check_config, read_hf_config
 from ..nets.infer import Inferred, StrideAt, infer, load_weights
 from ..nets.pool import CheckpointPool
 from ..nets.resnet import ResNet
+from ..nets.spec import AntiAlias
 from ..vision.weights import WeightsInfo, twin_of
 from .text import lang, tr
 
@@ -32,6 +33,7 @@ Shortcuts = Literal["A", "plain"]
 _SHORTCUTS: tuple[Shortcuts, ...] = ("A", "plain")
 _KEPT = "_ckpt_kept"  # (upload id, Checkpoint or its sentence): the file this session has open
 _SIDE = ("ckpt_names", "ckpt_config")  # the optional class-names and config uploads, kept as (id, name, bytes)
+_AA: tuple[AntiAlias, ...] = ("none", "avg", "blur")
 
 
 @dataclass(frozen=True)
@@ -75,14 +77,21 @@ def _side_file(key: str, up: UploadedFile | None) -> tuple[str, bytes] | None:
     return kept if isinstance(kept, tuple) else None
 
 
-def _inferred(ckpt: Checkpoint, stride: StrideAt, plain: bool) -> Inferred:
-    key = (ckpt.digest, ckpt.name, stride, plain)
+def _inferred(ckpt: Checkpoint, stride: StrideAt, plain: bool, aa: AntiAlias | None) -> Inferred:
+    """``aa`` None: as the file says (its arch), else none. A few readings of one file are kept (the file's own, the
+    one chosen)."""
+    key = (ckpt.digest, ckpt.name)
     kept = st.session_state.get("_ckpt_inferred")
-    if isinstance(kept, tuple) and kept[0] == key:
-        return kept[1]  # type: ignore[no-any-return]
-    inferred = infer(ckpt, variant=stride, plain=plain)
-    st.session_state["_ckpt_inferred"] = (key, inferred)
-    return inferred
+    kept = kept if isinstance(kept, dict) and all(k[:2] == key for k in kept) else {}
+    if (*key, stride, plain, aa) not in kept:
+        kept[(*key, stride, plain, aa)] = infer(ckpt, variant=stride, plain=plain, anti_alias=aa)
+        st.session_state["_ckpt_inferred"] = kept
+    return kept[(*key, stride, plain, aa)]  # type: ignore[no-any-return]
+
+
+def _choice(switch: AntiAlias, said: AntiAlias) -> AntiAlias | None:
+    """The switch as infer's argument: None while it stays where the file put it, so the line says who said it."""
+    return None if switch == said else switch
 
 
 def _close() -> None:
@@ -103,15 +112,18 @@ def _side_uploaders(opened: Checkpoint | UserError | None) -> tuple[UploadedFile
 
 
 def _choices(ckpt: Checkpoint, config: tuple[str, StrideAt | None] | None) -> Inferred:
-    """The net read off the file, with the two switches the weights cannot settle: where the stride sits
-    (bottleneck nets; a new transformers config sets it) and whether a file without shortcut weights is option A or
-    plain."""
+    """The net read off the file, with the switches the weights cannot settle: where the stride sits (bottleneck
+    nets; a new transformers config sets it), whether a file without shortcut weights is option A or plain, and
+    anti-aliasing (timm's resnetaa / resnetblur hold no weights for it: it starts where the file's arch puts it)."""
     s = st.session_state
     if config is not None and config[1] is not None and s.get("_ckpt_config_applied") != config[0]:
         s["ckpt_stride"], s["_ckpt_config_applied"] = config[1], config[0]
     s.setdefault("ckpt_stride", "v1.5")
     s.setdefault("ckpt_shortcuts", "A")
-    inferred = _inferred(ckpt, s["ckpt_stride"], s["ckpt_shortcuts"] == "plain")
+    said = _inferred(ckpt, s["ckpt_stride"], False, None).spec.anti_alias  # the file's arch, or none
+    if s.get("_ckpt_aa_file") != (ckpt.digest, ckpt.name):  # a new file: the switch starts where the file puts it
+        s["ckpt_aa"], s["_ckpt_aa_file"] = said, (ckpt.digest, ckpt.name)
+    inferred = _inferred(ckpt, s["ckpt_stride"], s["ckpt_shortcuts"] == "plain", _choice(s["ckpt_aa"], said))
     spec = inferred.spec
     if spec.block == "bottleneck" and spec.variant != "preact":  # only there does the stride's place matter
         st.sidebar.radio(
@@ -121,8 +133,8 @@ def _choices(ckpt: Checkpoint, config: tuple[str, StrideAt | None] | None) -> In
             horizontal=True,  # "v1" and "v1.5" read the same in every language
             help=tr("ckpt.stride_help"),
         )
+    code = lang()  # bound now: AppTest calls format_funcs after the run
     if spec.shortcut == "A":  # no shortcut weights, shapes that change: option A's net or a plain one
-        code = lang()  # bound now: AppTest calls format_funcs after the run
         st.sidebar.radio(
             tr("ckpt.shortcuts"),
             _SHORTCUTS,
@@ -131,7 +143,15 @@ def _choices(ckpt: Checkpoint, config: tuple[str, StrideAt | None] | None) -> In
             help=tr("ckpt.shortcuts_help"),
             format_func=lambda v: t(f"ckpt.shortcuts_{v}", code),
         )
-    return _inferred(ckpt, s["ckpt_stride"], s["ckpt_shortcuts"] == "plain")
+    if spec.stem != "cifar":  # anti-aliasing holds no weights: a choice, and the line says whose
+        st.sidebar.radio(
+            tr("ckpt.anti_alias"),
+            _AA,
+            key="ckpt_aa",
+            format_func=lambda v: t(f"ckpt.aa_choice_{v}", code),
+            help=tr("ckpt.anti_alias_help"),
+        )
+    return _inferred(ckpt, s["ckpt_stride"], s["ckpt_shortcuts"] == "plain", _choice(s["ckpt_aa"], said))
 
 
 def checkpoint_sidebar() -> tuple[MyNet | None, UserError | None]:
@@ -165,7 +185,9 @@ def checkpoint_sidebar() -> tuple[MyNet | None, UserError | None]:
     st.sidebar.info(tr("ckpt.inferred", name=opened.name, line=inferred.line(lang())), icon=":material/fact_check:")
     side = ":".join(f[0] for f in (names_file, config_file) if f is not None)
     s = inferred.spec
-    return MyNet(inferred, names, key=f"{opened.digest}:{opened.name}:{s.variant}:{s.plain}:{side}"), None
+    return MyNet(
+        inferred, names, key=f"{opened.digest}:{opened.name}:{s.variant}:{s.plain}:{s.anti_alias}:{side}"
+    ), None
 
 
 Models = tuple[ResNet, ResNet, WeightsInfo, threading.Lock]
