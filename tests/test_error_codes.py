@@ -2,10 +2,11 @@
 
 The codes are read off the source, not kept in a list: every call of a `UserError` class (found by its bases)
 anywhere under resnet_viz/, its first argument followed back to string literals (a literal, either branch of a
-conditional, a variable assigned in the same function, a tuple taken from a list of problems, a parameter filled
-by the function's callers). A code the reader cannot follow fails the test: write it so that it can be read.
-Keys a run keeps in the store (`error_code="lab.error.idle"`) are string literals of the same form and are checked
-too. The oracle is the locale files themselves (`resnet_viz/locales/<lang>/*.toml`).
+conditional, a variable assigned in the same function, a tuple taken from a list of problems, a name a `for` loop
+unpacks from a table of tuples in the module, a parameter filled by the function's callers). A code the reader
+cannot follow fails the test: write it so that it can be read. Keys a run keeps in the store
+(`error_code="lab.error.idle"`) are string literals of the same form and are checked too. The oracle is the locale
+files themselves (`resnet_viz/locales/<lang>/*.toml`).
 """
 
 from __future__ import annotations
@@ -116,6 +117,19 @@ class _Reader:
                     at = [i for i, e in enumerate(target.elts) if isinstance(e, ast.Name) and e.id == name]
                     if at:
                         seen, found = True, _union(found, self._unpacked(n.value, at[0], scope, depth))
+        for n in ast.walk(scope):  # `for pattern, code in TABLE:`, TABLE a tuple or list of tuples in the module
+            if not isinstance(n, ast.For) or self.around[id(n)] is not scope or not isinstance(n.target, ast.Tuple):
+                continue
+            at = [i for i, e in enumerate(n.target.elts) if isinstance(e, ast.Name) and e.id == name]
+            if at and isinstance(n.iter, ast.Name):
+                items = list(self._items(n.iter.id, scope)) or list(self._items(n.iter.id, self.tree))
+                if not items:
+                    return None
+                seen = True
+                for item in items:
+                    if not isinstance(item, ast.Tuple):
+                        return None
+                    found = _union(found, self.strings(item.elts[at[0]], scope, depth))
         return found if seen else None
 
     def _unpacked(self, value: ast.expr, i: int, scope: Scope, depth: int) -> set[str] | None:
@@ -145,7 +159,7 @@ class _Reader:
             elif _appends_to(n, name):
                 assert isinstance(n, ast.Call)
                 yield n.args[0]
-            if isinstance(value, ast.List):
+            if isinstance(value, ast.List | ast.Tuple):
                 yield from value.elts
             elif isinstance(value, ast.ListComp):
                 yield value.elt

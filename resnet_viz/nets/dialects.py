@@ -16,7 +16,9 @@ from typing import Final, Literal
 import torch
 from torch import Tensor
 
-__all__ = ["DIALECTS", "UNSUPPORTED", "Dialect", "DialectName", "Rule", "canonical", "unsupported_part"]
+from ..errors import InputError
+
+__all__ = ["DIALECTS", "UNSUPPORTED", "Dialect", "DialectName", "Rule", "canonical", "refuse_unmapped_part"]
 
 DialectName = Literal["torchvision", "transformers", "cifar_akamaster", "cifar_kuangliu"]
 Pad = Literal["end", "both"]  # option A's zero channels: after the input's (He et al. 2015), or half on each side
@@ -106,25 +108,24 @@ DIALECTS: Final[tuple[Dialect, ...]] = (
 # Parts of other ResNet-like nets that no dialect maps, by a key that shows them: named in the refusal, so a file
 # with one is told what is missing rather than that it is not a ResNet.
 UNSUPPORTED: Final[tuple[tuple[re.Pattern[str], str], ...]] = (
-    (re.compile(r"layer\d+\.\d+\.conv2\.(fc1|fc2|bn0|conv)\..*"), "resnest"),
-    (re.compile(r".*\.(paths\.\d+|attn\.fc_reduce)\..*"), "selective_kernel"),
-    (re.compile(r".*\.cbam\..*"), "cbam"),
-    (re.compile(r"layer\d+\.\d+\.(convs|bns)\.\d+\..*"), "res2net"),
-    (re.compile(r"stages\.\d+\.(conv_down|conv_exp|conv_transition|blocks\.\d+\.conv\d\.conv)\..*"), "csp"),
+    (re.compile(r"layer\d+\.\d+\.conv2\.(fc1|fc2|bn0|conv)\..*"), "ckpt_part_resnest"),
+    (re.compile(r".*\.(paths\.\d+|attn\.fc_reduce)\..*"), "ckpt_part_selective_kernel"),
+    (re.compile(r".*\.cbam\..*"), "ckpt_part_cbam"),
+    (re.compile(r"layer\d+\.\d+\.(convs|bns)\.\d+\..*"), "ckpt_part_res2net"),
+    (re.compile(r"stages\.\d+\.(conv_down|conv_exp|conv_transition|blocks\.\d+\.conv\d\.conv)\..*"), "ckpt_part_csp"),
 )
 _RESNET_LIKE: Final = re.compile(r"(layer\d+\.\d+|stages\.\d+\.blocks\.\d+)\..*")
 
 
-def unsupported_part(keys: list[str]) -> tuple[str, str] | None:
-    """(part, the key that shows it) for the first part no dialect maps, when the keys are otherwise a ResNet's;
-    None when no key names one."""
+def refuse_unmapped_part(keys: list[str]) -> None:
+    """Raise the sentence naming the first part no dialect maps, when the keys are otherwise a ResNet's (its code is
+    ``ckpt_part_<part>``); nothing when no key names one."""
     if not any(_RESNET_LIKE.fullmatch(k) for k in keys):
-        return None
+        return
     for key in keys:
-        for pattern, part in UNSUPPORTED:
+        for pattern, code in UNSUPPORTED:
             if pattern.fullmatch(key):
-                return part, key
-    return None
+                raise InputError(code, key=key)
 
 
 def _chosen(keys: list[str]) -> Dialect:

@@ -23,10 +23,10 @@ from ..errors import InputError
 from ..i18n import DEFAULT_LANG, Lang, t
 from .build import build
 from .checkpoint import Checkpoint
-from .dialects import unsupported_part
+from .dialects import refuse_unmapped_part
 from .resnet import ResNet
 from .spec import PRESETS, AntiAlias, BlockType, ResNetSpec, Shortcut, Stem, preset
-from .timm_parts import UNSUPPORTED, attention_of, norm_of, pruned_channels, refuse_unsupported
+from .timm_parts import attention_of, norm_of, pruned_channels, refuse_named_parts, refuse_unsupported
 from .timm_v2 import from_timm_v2, is_timm_v2
 
 __all__ = ["Inferred", "display_name", "infer", "infer_spec", "load_weights", "nearest_preset"]
@@ -180,15 +180,10 @@ def infer_spec(
     """
     if not shapes:
         raise InputError("ckpt_no_tensors")
-    for key in shapes:  # a part of timm's wider family is named, before any key is called no ResNet's
-        for pattern, code in UNSUPPORTED:
-            if pattern.search(key):
-                raise InputError(code, key=key)
+    refuse_named_parts(shapes)  # a part of timm's wider family is named, before any key is called no ResNet's
     strange = [key for key in shapes if not _GRAMMAR.match(key)]
     if strange:
-        found = unsupported_part(list(shapes))
-        if found is not None:  # a ResNet but for one part: name the part, not "not a ResNet"
-            raise InputError(f"ckpt_part_{found[0]}", key=found[1])
+        refuse_unmapped_part(list(shapes))  # a ResNet but for one part: name the part, not "not a ResNet"
         raise InputError("ckpt_not_resnet", key=strange[0])
     layers = _blocks(shapes)
     refuse_unsupported(shapes, layers)

@@ -11,7 +11,7 @@ from ..errors import InputError
 from .attention import se_width
 from .spec import Norm
 
-__all__ = ["UNSUPPORTED", "attention_of", "norm_of", "pruned_channels", "refuse_unsupported"]
+__all__ = ["UNSUPPORTED", "attention_of", "norm_of", "pruned_channels", "refuse_named_parts", "refuse_unsupported"]
 
 Shapes = Mapping[str, tuple[int, ...]]
 
@@ -48,6 +48,14 @@ def attention_of(shapes: Shapes) -> tuple[Literal["none", "se", "eca"], float]:
         key, v = next(iter(se.items()))
         raise InputError("ckpt_se_width", key=key, rd=v[0], channels=v[1])
     return ("eca", 1 / 16) if any(k.endswith(".se.conv.weight") for k in shapes) else ("none", 1 / 16)
+
+
+def refuse_named_parts(shapes: Shapes) -> None:
+    """Name a part of timm's wider family that this app does not build, before any key is called no ResNet's."""
+    for key in shapes:
+        for pattern, code in UNSUPPORTED:
+            if pattern.search(key):
+                raise InputError(code, key=key)
 
 
 def refuse_unsupported(shapes: Shapes, layers: list[int]) -> None:
