@@ -18,7 +18,9 @@ Shapes = Mapping[str, tuple[int, ...]]
 # Parts of timm's wider family that this app does not build, named by a key only they have (timm's resnest.py,
 # sknet.py, cbam.py, byobnet's attention pool); the code names the part in the sentence.
 UNSUPPORTED: Final = (
-    (re.compile(r"\.conv2\.(fc1|fc2|bn0|bn1|rsoftmax|conv)\."), "ckpt_part_split_attention"),
+    # ResNeSt's split attention by its own layers (fc1, fc2, bn0, rsoftmax): `conv2.conv` alone is timm's ConvNormAct,
+    # which SK and CSP nets use too
+    (re.compile(r"\.conv2\.(fc1|fc2|bn0|rsoftmax)\."), "ckpt_part_split_attention"),
     (re.compile(r"\.conv2\.paths\.|\.conv2\.attn\."), "ckpt_part_selective_kernel"),
     (re.compile(r"\.se\.(channel|spatial)\."), "ckpt_part_cbam"),
     (re.compile(r"\.se\.(fc|bn|conv2|gather|gate)\."), "ckpt_part_other_attention"),
