@@ -121,7 +121,8 @@ def _choices(ckpt: Checkpoint, config: tuple[str, StrideAt | None] | None) -> In
     s.setdefault("ckpt_stride", "v1.5")
     s.setdefault("ckpt_shortcuts", "A")
     said = _inferred(ckpt, s["ckpt_stride"], False, None).spec.anti_alias  # the file's arch, or none
-    if s.get("_ckpt_aa_file") != (ckpt.digest, ckpt.name):  # a new file: the switch starts where the file puts it
+    # a new file (or the switch's state dropped on a run that did not draw it): it starts where the file puts it
+    if s.get("_ckpt_aa_file") != (ckpt.digest, ckpt.name) or "ckpt_aa" not in s:
         s["ckpt_aa"], s["_ckpt_aa_file"] = said, (ckpt.digest, ckpt.name)
     inferred = _inferred(ckpt, s["ckpt_stride"], s["ckpt_shortcuts"] == "plain", _choice(s["ckpt_aa"], said))
     spec = inferred.spec
