@@ -12,7 +12,7 @@ from torch import Tensor, nn
 
 from ..errors import InputError
 
-__all__ = ["CamRecord", "gradcam", "tap_names"]
+__all__ = ["CamRecord", "cam_record", "gradcam", "tap_names"]
 
 
 @dataclass(frozen=True)
@@ -79,7 +79,13 @@ def gradcam(model: nn.Module, x: Tensor, *, tap: str, class_index: int | None = 
     finally:
         handle.remove()
         model.train(was_training)
+    return cam_record(tap, idx, float(logits[0, idx].detach()), act, grad)
+
+
+def cam_record(tap: str, idx: int, score: float, act: Tensor, grad: Tensor) -> CamRecord:
+    """Selvaraju et al.'s map from one image's activations and their gradients, both (1, C, h, w): channel weights
+    are the gradients' spatial means, the map the ReLU of the weighted sum of channels."""
     a = act.detach()[0].float()  # (C, h, w)
     alpha = grad.detach()[0].float().mean(dim=(1, 2))  # (C,)
     cam = torch.relu((alpha[:, None, None] * a).sum(0))  # (h, w)
-    return CamRecord(tap, idx, float(logits[0, idx].detach()), cam.cpu().numpy(), alpha.cpu().numpy())
+    return CamRecord(tap, idx, score, cam.cpu().numpy(), alpha.cpu().numpy())

@@ -22,7 +22,7 @@ from ..errors import InputError
 from ..nets.resnet import ResNet
 from .budget import check_fits
 from .features import ActivationRecord, Kind, activation_record
-from .gradcam import CamRecord
+from .gradcam import CamRecord, cam_record
 
 __all__ = ["node_activation", "node_gradcam", "resolve_node"]
 
@@ -155,7 +155,4 @@ def node_gradcam(
     finally:
         handle.remove()
         model.train(was_training)
-    a = act.detach()[0].float()  # (C, h, w)
-    alpha = grad.detach()[0].float().mean(dim=(1, 2))  # (C,)
-    cam = torch.relu((alpha[:, None, None] * a).sum(0))  # (h, w)
-    return CamRecord(node, idx, float(logits[0, idx].detach()), cam.cpu().numpy(), alpha.cpu().numpy())
+    return cam_record(node, idx, float(logits[0, idx].detach()), act, grad)
