@@ -34,7 +34,7 @@ from .config import NETS, NetName
 from .cores import usable_cores
 from .queue import MAX_RUNS, waiting_line
 from .store import ACTIVE, RunStore
-from .train import IDLE_S, Budget, train_slice
+from .train import Budget, stop_if_idle, train_slice
 
 __all__ = ["MAX_RUNS", "Engine", "EngineError", "slice_key", "worker_split"]
 
@@ -183,14 +183,8 @@ class Engine:
     @staticmethod
     def _sweep_idle(store: RunStore) -> None:
         """Web runs nobody has watched for ``IDLE_S`` stop, so they hold no place in line (Start resumes them)."""
-        now = time.time()
         for run in store.runs(statuses=ACTIVE):
-            if run.keep or run.reference:
-                continue
-            seen = store.last_seen(run.id) or run.queued
-            if now - seen > IDLE_S:
-                store.set_status(run.id, "stopped", only_from=ACTIVE, error_code="lab.error.idle",
-                                 minutes=round(IDLE_S / 60, 1))  # fmt: skip
+            stop_if_idle(store, run)
 
     def _failed(self, store: RunStore, rid: str, fut: Future[Any]) -> None:
         try:

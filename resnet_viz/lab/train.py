@@ -37,9 +37,19 @@ from .config import NetName, RunConfig
 from .cores import usable_cores
 from .data import ImageSet, batches, load_dataset
 from .gradients import TrainStep
-from .store import ACTIVE, MetricRow, RunStore, StoreError
+from .store import ACTIVE, MetricRow, RunRecord, RunStore, StoreError
 
-__all__ = ["CHECKPOINT_S", "IDLE_S", "SLICE_S", "Budget", "Resume", "load_final", "memory_format", "train_slice"]
+__all__ = [
+    "CHECKPOINT_S",
+    "IDLE_S",
+    "SLICE_S",
+    "Budget",
+    "Resume",
+    "load_final",
+    "memory_format",
+    "stop_if_idle",
+    "train_slice",
+]
 
 # A slice's length: long enough that handing it over costs little (a task and one transaction, a few ms),
 # short enough that the page's plots move every few seconds and runs take turns often.
@@ -115,18 +125,16 @@ def load_final(store: RunStore, rid: str, net: NetName) -> torch.nn.Module:
     return model.eval()
 
 
-def _should_stop(store: RunStore, rid: str, keep: bool) -> bool:
-    """True when the run was stopped, diverged or failed, or a web run has gone unwatched for IDLE_S."""
-    run = store.get(rid)
-    if run.status not in ACTIVE:
-        return True
-    if keep:
+def stop_if_idle(store: RunStore, run: RunRecord) -> bool:
+    """Stop ``run`` when it is a web run nobody has watched for IDLE_S (CLI, reference and "keep" runs go on);
+    True if it is idle."""
+    if run.keep or run.reference:
         return False
-    seen = store.last_seen(rid) or run.queued
-    if time.time() - seen > IDLE_S:
-        store.set_status(rid, "stopped", only_from=ACTIVE, error_code="lab.error.idle", minutes=round(IDLE_S / 60, 1))
-        return True
-    return False
+    seen = store.last_seen(run.id) or run.queued
+    if time.time() - seen <= IDLE_S:
+        return False
+    store.set_status(run.id, "stopped", only_from=ACTIVE, error_code="lab.error.idle", minutes=round(IDLE_S / 60, 1))
+    return True
 
 
 @dataclass(frozen=True)
@@ -218,7 +226,7 @@ def _take_up(store: RunStore, rid: str, net: NetName, config: RunConfig, start: 
 
 def _slice(store: RunStore, rid: str, net: NetName, start: int, budget: Budget) -> int | None:
     run = store.get(rid)
-    if run.nets[net].done or run.status not in ACTIVE or _should_stop(store, rid, run.keep):
+    if run.nets[net].done or run.status not in ACTIVE or stop_if_idle(store, run):
         _park(store, rid, net)
         return None
     if run.nets[net].step != start:  # a slice asked for twice: another one took this step already
