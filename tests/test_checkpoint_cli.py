@@ -185,3 +185,14 @@ def test_features_of_a_grayscale_net_is_one_sentence(tmp_path: Path, capsys: pyt
         "error: This net takes 1-channel inputs, but pictures here are RGB (3 channels), so its feature maps cannot "
         "be shown.\n"
     )
+
+
+@pytest.mark.parametrize("flags", [["--config", "config.json"], ["--shortcuts", "none"]])
+def test_a_file_reading_flag_without_a_file_is_one_error_line(
+    flags: list[str], capsys: pytest.CaptureFixture[str]
+) -> None:
+    with pytest.raises(SystemExit) as e:
+        main(["summary", "--arch", "resnet20", *flags])
+    lines = capsys.readouterr().err.splitlines()
+    assert e.value.code == 2
+    assert lines == [f"error: {flags[0]} goes with --checkpoint FILE: it describes a checkpoint file."]

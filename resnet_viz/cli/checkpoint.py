@@ -69,6 +69,10 @@ def hf_config(a: argparse.Namespace) -> HFConfig | None:
 def net_from_args(a: argparse.Namespace) -> tuple[ResNetSpec, Inferred | None]:
     """The spec the flags name, or the one read off ``--checkpoint`` (with what was read, for its line)."""
     if a.checkpoint is None:
+        if getattr(a, "config", None) is not None:  # flags that only say how to read a file, given none
+            raise InputError("ckpt_flag_needs_file", flag="--config")
+        if getattr(a, "shortcuts", "A") == "none":
+            raise InputError("ckpt_flag_needs_file", flag="--shortcuts")
         return spec_from_args(a), None
     for name in _SPEC_FLAGS:
         if getattr(a, name, None) is not None:
