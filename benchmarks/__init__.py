@@ -2,7 +2,7 @@
 
 import subprocess
 
-GRAPH = ".echarts-container canvas"  # the interactive graph, once drawn (resnet_viz.ui.graph_view)
+GRAPH = ".echarts-container canvas"  # the interactive graph, once drawn (resnet_viz.ui.views.graph_view)
 # The page has rerun for a net: the sidebar names it, a graph is drawn, and Streamlit's status widget is gone.
 SHOWING = """title => document.body.innerText.includes('Showing: ' + title)
   && document.querySelector('.echarts-container canvas') !== null

@@ -30,7 +30,7 @@ from .bench_lab import _cpu, _step
 WINDOW_S = float(os.environ.get("BENCH_OVERLAY_WINDOW_S", "20"))  # each of the four windows per session count
 LIVE_GAP_S = 5.0  # after the pages close: their sessions have ended (no poll left)
 SESSIONS = tuple(int(n) for n in os.environ.get("BENCH_OVERLAY_SESSIONS", "1,4").split(","))
-SHOW = ".st-key-lab_graph_show"  # the "Show on the net" toggle (resnet_viz.ui.lab_graph.SHOW)
+SHOW = ".st-key-lab_graph_show"  # the "Show on the net" toggle (resnet_viz.ui.lab.graph.SHOW)
 # Counts the messages each page's websocket sends: a fragment poll, a widget change, a rerun.
 COUNT_SENT = """(() => {
   window.__sent = 0;

@@ -1,5 +1,5 @@
 """Compare: several nets side by side (He et al. 2015 Table 1, computed), and params and MACs against depth."""
 
-from resnet_viz.ui.compare import render_compare
+from resnet_viz.ui.compare.page import render_compare
 
 render_compare()

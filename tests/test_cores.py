@@ -69,7 +69,7 @@ def test_the_engine_and_the_workers_size_from_the_quota(host: Path) -> None:
 def test_the_web_process_torch_threads_fit_the_quota(host: Path) -> None:
     import torch
 
-    from resnet_viz.ui.cache import sized_threads
+    from resnet_viz.ui.core.cache import sized_threads
 
     write(host / "cpu.max", "100000 100000\n")  # one CPU
     before = torch.get_num_threads()

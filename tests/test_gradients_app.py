@@ -19,7 +19,7 @@ from tests.conftest import open_page
 from tests.test_graph_app import charts, items
 
 LAYER = "layer1.0.conv1"
-SHOW = "lab_graph_show"  # resnet_viz.ui.lab_graph.SHOW: "Show on the net"
+SHOW = "lab_graph_show"  # resnet_viz.ui.lab.graph.SHOW: "Show on the net"
 
 
 @pytest.fixture

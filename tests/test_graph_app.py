@@ -146,7 +146,7 @@ def test_a_search_for_what_only_the_net_has_leaves_the_twin_drawn() -> None:
 def _one_graph(node: str, url: bool) -> None:
     """A page with one graph of ResNet-18 opened at ``node`` (run by AppTest.from_function: imports inside)."""
     from resnet_viz.nets.spec import preset
-    from resnet_viz.ui.graph_view import net_graph
+    from resnet_viz.ui.views.graph_view import net_graph
 
     net_graph(preset("resnet18"), None, key="g", node=node, url=url, toolbar=False, details_panel=False)
 

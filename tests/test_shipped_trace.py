@@ -36,7 +36,8 @@ def test_only_the_shipped_nets_at_their_size_are_read_from_a_file() -> None:
 def test_homes_default_graph_imports_no_torch() -> None:
     code = """
 import sys
-from resnet_viz.ui import cache, graph_details, net_views, sidebar  # Home's modules that once imported torch
+from resnet_viz.ui.core import cache, sidebar
+from resnet_viz.ui.views import graph_details, net_views  # Home's modules that once imported torch
 from resnet_viz.graph.echarts import options
 from resnet_viz.graph.layout import layout
 from resnet_viz.graph.model import hierarchy

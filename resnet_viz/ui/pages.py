@@ -21,28 +21,11 @@ import sys
 import streamlit as st
 from streamlit.navigation.page import StreamlitPage
 
-from .sidebar import current, init_state, language_picker, show_device, sidebar
-from .text import tr
+from .core.nav import PAGES, route_file
+from .core.sidebar import current, init_state, language_picker, show_device, sidebar
+from .core.text import tr
 
 __all__ = ["PAGES", "navigation", "route_file", "run_app"]
-
-# (file, title key, icon, url path); the first is the default page, served at "/". Every other url path needs
-# its route file, pages/<url path>.py, holding `run_app()` (tests/test_launch.py checks). A page's own file is
-# never named after a url path: the legacy scan would run it on its own, without `run_app` and the sidebar.
-PAGES: tuple[tuple[str, str, str, str], ...] = (
-    ("pages/home.py", "nav.home", ":material/home:", "overview"),
-    ("pages/explorer.py", "nav.explorer", ":material/account_tree:", "architecture"),
-    ("pages/compare.py", "nav.compare", ":material/compare_arrows:", "comparison"),
-    ("pages/gradients.py", "nav.gradients", ":material/monitoring:", "gradient-lab"),
-    ("pages/features.py", "nav.features", ":material/image_search:", "feature-maps"),
-    ("pages/tour.py", "nav.tour", ":material/school:", "guided-tour"),
-    ("pages/why_residual.py", "nav.insights", ":material/insights:", "insights"),
-)
-
-
-def route_file(url_path: str) -> str:
-    """The route file the legacy `pages/` scan serves `/<url_path>` from on a fresh server."""
-    return f"pages/{url_path}.py"
 
 
 def navigation() -> StreamlitPage:
@@ -62,7 +45,7 @@ def run_app() -> None:
     """One run of the app: page config, the shared sidebar, then the page the URL names."""
     st.set_page_config(page_title="ResNet visualizer", page_icon="🧱", layout="wide")
     page = navigation()
-    from .cache import sized_threads  # torch: only once st.navigation has run (tests/test_package.py)
+    from .core.cache import sized_threads  # torch: only once st.navigation has run (tests/test_package.py)
 
     # Home on its default net needs no torch (its trace is shipped, ui/cache.py): while torch is not yet imported,
     # a fresh server draws Home first and imports torch after it. Every other page sizes torch's threads before

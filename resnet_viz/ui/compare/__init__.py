@@ -1,0 +1,1 @@
+"""The comparison page: nets side by side."""

@@ -1,0 +1,1 @@
+"""The architecture explorer: the graph of any net, its counts and exports, and its picture overlay."""

@@ -1,0 +1,1 @@
+"""Why residual learning works: the five experiments on a finished lab run."""

@@ -1,0 +1,1 @@
+"""The guided tour: chapters with their views."""
