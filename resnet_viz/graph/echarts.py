@@ -80,8 +80,9 @@ def _scale(layout: Layout) -> float:
     return min((chart_height(layout) - _MARGIN) / max(layout.height, 1.0), MAX_WIDTH_PX / max(layout.width, 1.0))
 
 
-def node_tip(h: Hierarchy, n: Node, lang: Lang, overlay: Overlay | None) -> str:
-    """The hover text of one node: its record, its share of the net, and the overlay's value."""
+def node_tip(h: Hierarchy, n: Node, lang: Lang, overlay: Overlay | None, extra: str | None = None) -> str:
+    """The hover text of one node: its record, its share of the net, the overlay's value and ``extra`` (plain text,
+    escaped here: a picture's numbers at this node)."""
 
     def tr(key: str, **v: object) -> str:
         return t(f"graph.tip.{key}", lang, **v)
@@ -102,6 +103,8 @@ def node_tip(h: Hierarchy, n: Node, lang: Lang, overlay: Overlay | None) -> str:
         lines.append(_esc(tr("rf", rf=shape_text(n.rf))))
     if overlay is not None and n.id in overlay.values:
         lines.append(f"<b>{_esc(overlay.label)}: {_esc(overlay.fmt(overlay.values[n.id]))}</b>")
+    if extra:
+        lines.append(_esc(extra))
     if n.kind in ("stage", "run", "block", "group"):
         lines.append(f"<i>{_esc(tr('click_open'))}</i>")
     return "<br/>".join(lines)
@@ -117,7 +120,13 @@ def edge_tip(e: LEdge, lang: Lang) -> str:
 
 
 def _node_item(
-    n: LNode, s: float, h: Hierarchy, lang: Lang, overlay: Overlay | None, marks: Mapping[str, str]
+    n: LNode,
+    s: float,
+    h: Hierarchy,
+    lang: Lang,
+    overlay: Overlay | None,
+    marks: Mapping[str, str],
+    tips: Mapping[str, str],
 ) -> dict[str, Any]:
     v = n.node
     item: dict[str, Any] = {"name": n.id, "x": _r(n.x), "y": _r(n.y)}
@@ -153,7 +162,7 @@ def _node_item(
         item["itemStyle"] = {"color": "rgba(0,0,0,0)", "borderWidth": 0}
         item["label"]["fontSize"] = 12
     if node is not None:
-        item["tooltip"] = {"formatter": node_tip(h, node, lang, overlay)}
+        item["tooltip"] = {"formatter": node_tip(h, node, lang, overlay, tips.get(n.id))}
         item["value"] = overlay.values.get(n.id) if overlay is not None else None
     return item
 
@@ -253,8 +262,10 @@ def options(
     matches: Collection[str] = (),
     focus: Focus | None = None,
     scale: tuple[float, float] | None = None,
+    tips: Mapping[str, str] | None = None,
 ) -> dict[str, Any]:
-    """ECharts options drawing ``layout``; ``selected`` and ``matches`` get coloured borders."""
+    """ECharts options drawing ``layout``; ``selected`` and ``matches`` get coloured borders; ``tips`` adds a line of
+    plain text to the hover text of the nodes it names."""
     s = _scale(layout)
     marks = dict.fromkeys(matches, MATCH) | ({selected: SELECTED} if selected else {})
     # Two invisible corners make the data's box the layout's box, so x and y scale alike (ECharts fits the
@@ -269,7 +280,7 @@ def options(
         frame_nodes, frame_links = _frame_items(c, lang, s)
         data += frame_nodes
         links += frame_links
-    data += [_node_item(n, s, h, lang, overlay, marks) for n in layout.nodes]
+    data += [_node_item(n, s, h, lang, overlay, marks, tips or {}) for n in layout.nodes]
     for k, e in enumerate(layout.edges):
         bends, pieces = _edge_items(e, k, lang, s)
         data += bends

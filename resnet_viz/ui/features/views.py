@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import streamlit as st
 from streamlit.delta_generator import DeltaGenerator
 
@@ -21,13 +23,19 @@ def show(where: DeltaGenerator, png: bytes, caption: str, file_name: str, key: s
     )  # fmt: skip
 
 
-def grids(nets: list[tuple[str, FeatureResult]], k: int, stem: str) -> None:
-    """Each stage's k strongest channels, one grid per net side by side."""
+def grids(
+    nets: list[tuple[str, FeatureResult]], k: int, stem: str, *, link: Callable[[str], None] | None = None
+) -> None:
+    """Each stage's k strongest channels, one grid per net side by side; ``link(node)`` draws a way to the node."""
     st.subheader(tr("feat.grids_heading", k=k))
     st.caption(tr("feat.grids_help"))
     first = nets[0][1]
     for i, rec in enumerate(first.activations):
-        st.markdown(f"**{rec.name}** · " + tr("feat.shape", c=rec.shape[0], h=rec.shape[1], w=rec.shape[2]))
+        head, go = st.columns([3, 1], vertical_alignment="center")
+        head.markdown(f"**{rec.name}** · " + tr("feat.shape", c=rec.shape[0], h=rec.shape[1], w=rec.shape[2]))
+        if link is not None:
+            with go:
+                link(rec.name)
         cols = st.columns(len(nets))
         for j, (title, result) in enumerate(nets):
             r = result.activations[i]

@@ -18,6 +18,9 @@ from ..core.text import lang, say_error, tr
 from ..views.counts import count_table
 from ..views.graph_view import net_graph
 from ..views.net_views import stage_table, totals_row
+from ..views.picture import weights_banner
+from ..views.picture_graph import node_panel
+from .picture_row import features_link, picture_row, remember_stat
 
 __all__ = ["render_explorer", "stage_rows"]
 
@@ -116,16 +119,31 @@ def render_explorer() -> None:
     sel = usable()
     if sel is None or sel.spec is None:
         return
+    shown = picture_row(sel)
     twin = st.toggle(tr("explorer.twin"), key="explorer_twin", help=tr("explorer.twin_help"))
+    spec, size = sel.spec, sel.input_size
+    panel = None
+    if shown is not None:  # the picture's net (a lab run's own) at the picture's size
+        pic = shown.pic
+        spec, size = pic.spec, (pic.size, pic.size)
+        with st.container(horizontal=True, vertical_alignment="center"):
+            st.image(pic.pre.cropped, width=96, caption=tr("picture.thumb", n=pic.size))
+            st.caption(tr("picture.size_note", n=pic.size))
+        weights_banner(pic)
+        panel = node_panel(pic, shown.stats, twin=twin, key="explorer_node", link=lambda _node: features_link(pic))
     try:
-        report = cached_trace(sel.spec, sel.input_size)
+        report = cached_trace(spec, size)
     except UserError as e:
         say_error(e)
         return
     totals_row(report.totals.params, report.totals.macs, report.depth, report.stages[-1].rf)
     net_graph(
-        sel.spec, sel.input_size, key="explorer_graph", start="block", twin=twin,
+        spec, size, key="explorer_graph", start="block", twin=twin,
         after=functools.partial(_graph_exports, report),
+        overlays=None if shown is None else shown.stats.overlays,
+        tips=() if shown is None else shown.stats.tips,
+        node_panel=panel,
+        on_overlay=remember_stat,
     )  # fmt: skip
     stage = _layer_table(report)
     _table_exports(report, stage)

@@ -114,6 +114,7 @@ def _chart(
     matches: Sequence[str],
     overlay: Overlay | None,
     scale: tuple[float, float] | None,
+    tips: Mapping[str, str] | None = None,
 ) -> tuple[View, bool]:
     """Draws one net's chart; returns its view and whether the chart shows all of it."""
     code = lang()
@@ -132,6 +133,7 @@ def _chart(
         matches=marked(h, opened, matches),
         focus=focus,
         scale=scale,
+        tips=tips,
     )
     chart_key = f"{key}.chart.{side}"
     st_echarts(
@@ -161,6 +163,9 @@ def net_graph(
     node: str | None = None,
     url: bool = True,
     after: Callable[[View], None] | None = None,
+    tips: Sequence[Mapping[str, str]] = (),
+    node_panel: Callable[[str], None] | None = None,
+    on_overlay: Callable[[str | None], None] | None = None,
 ) -> None:
     """Draw ``spec``'s graph (and its plain twin beside it, or every net in ``beside``, ``spec``'s first). All share
     one state: what is open, selected and searched.
@@ -170,6 +175,9 @@ def net_graph(
     ``url=False`` neither reads nor writes ``node=`` (a page with several graphs, such as the tour).
     The graph is a fragment: a click, a search or a button reruns it alone, not the page, and ``after(view)``
     draws what must follow it with the view drawn for ``spec`` (the explorer's exports of what is open).
+    ``tips`` adds a line to the hover text of each drawn net's nodes (a picture's numbers), in the order drawn;
+    ``node_panel(node)`` draws below the details of the selected node (its maps for a picture), and
+    ``on_overlay(name)`` hears the overlay chosen on each run (the explorer keeps a picture's statistic in its URL).
     """
     h = cached_hierarchy(spec, input_size)
     gs = state(key, h, start, node, url=url)
@@ -182,6 +190,8 @@ def net_graph(
         matches, overlay_name = _toolbar(key, gs, h, [*TRACE_OVERLAYS, *extra], labels, default_overlay)
     else:  # a glance (Home's half column): no search or overlay
         matches, overlay_name = [], None
+    if on_overlay is not None:
+        on_overlay(overlay_name)
     _breadcrumb(gs, h)
     if beside:  # (title, spec) of every net drawn, ``spec``'s first
         titled = list(beside)
@@ -216,13 +226,16 @@ def net_graph(
             if title:
                 st.markdown(f"**{title}**")
             side = f"n{i}" if beside else ("plain" if s.plain else "net")
-            v, all_shown = _chart(key, side, s, input_size, gs, matches, o, scale)
+            tip = tips[i] if i < len(tips) else None
+            v, all_shown = _chart(key, side, s, input_size, gs, matches, o, scale, tip)
             drawn, whole = drawn or v, whole and all_shown
     if not whole:  # zoomed in to read: the rest is there, beyond the frame
         st.caption(tr("graph.more" if toolbar else "graph.more_no_fit"))
     gs.focus = gs.selected if gs.selected in h else None  # later reruns keep the view where it was put
     if details_panel and gs.selected is not None and gs.selected in h:
         details(spec, input_size, h, gs.selected)
+        if node_panel is not None:
+            node_panel(gs.selected)
     elif details_panel:
         st.caption(tr("graph.hint"))
     assert drawn is not None

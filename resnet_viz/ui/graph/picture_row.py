@@ -1,0 +1,135 @@
+"""The explorer's picture control: a toggle, then the picture, its size and the weights, as on the feature page.
+
+``picture=`` in the URL turns it on (``picture=cat``); ``stat=`` (``mean``, ``std`` or ``dead``) is the statistic
+the graph is coloured by, and follows the overlay picked in the graph's toolbar.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Final
+
+import streamlit as st
+
+from ...errors import UserError
+from ...vision.activations import STATS
+from ..core.sidebar import Selection
+from ..core.text import say_error, tr
+from ..views.lab_images import LAB_SIZE, pick_run
+from ..views.picture import (
+    SIZES,
+    Picture,
+    checkpoint_upload,
+    image_bytes,
+    init_picture,
+    load_picture,
+    picture_params,
+    sync_url,
+    weights_choice,
+)
+from ..views.picture_graph import DEFAULT_STAT, OVERLAY_PREFIX, PictureStats, picture_stats, stat_of
+
+__all__ = ["FEATURES", "ON", "OVERLAY_KEY", "PictureOnGraph", "features_link", "picture_row", "remember_stat"]
+
+ON: Final = "explorer_picture"
+OVERLAY_KEY: Final = "explorer_graph.overlay"  # net_graph's toolbar picker, under the explorer's graph key
+FEATURES: Final = "pages/features.py"
+_STAT_SEEN: Final = "_explorer_stat_seen"
+
+
+@dataclass(frozen=True)
+class PictureOnGraph:
+    pic: Picture
+    stats: PictureStats
+
+
+def _turned_on() -> None:
+    """The toggle was switched on: colour by the picture's statistic, with the plain twin beside."""
+    if st.session_state.get(ON):
+        st.session_state[OVERLAY_KEY] = OVERLAY_PREFIX + DEFAULT_STAT
+        st.session_state["explorer_twin"] = True
+
+
+def _from_url() -> None:
+    """A link's ``picture=`` turns the picture on; its ``stat=`` picks the overlay. Read when they change."""
+    now = (st.query_params.get("picture"), st.query_params.get("stat"))
+    if now == st.session_state.get(_STAT_SEEN):
+        return
+    st.session_state[_STAT_SEEN] = now
+    pic, stat = now
+    if pic is None:
+        return
+    st.session_state[ON] = True
+    st.session_state.setdefault("explorer_twin", True)
+    if stat is not None and stat not in STATS:
+        st.warning(tr("picture.bad_param", param="stat", value=str(stat)[:40], options=", ".join(STATS)))
+        stat = None
+    st.session_state[OVERLAY_KEY] = OVERLAY_PREFIX + (stat or DEFAULT_STAT)
+
+
+def remember_stat(overlay: str | None) -> None:
+    """net_graph's ``on_overlay``: the picture's statistic into the URL (``stat=``), or out of it."""
+    if not st.session_state.get(ON):
+        return
+    stat = stat_of(overlay)
+    if stat is None:
+        st.query_params.pop("stat", None)
+    elif st.query_params.get("stat") != stat:
+        st.query_params["stat"] = stat
+    st.session_state[_STAT_SEEN] = (st.query_params.get("picture"), st.query_params.get("stat"))
+
+
+def features_link(pic: Picture) -> None:
+    """ "Open in Feature maps" with this picture, these weights and this size."""
+    params = picture_params(with_size=pic.run is None)
+    if pic.run is not None:
+        params["run"] = pic.run.id
+    st.page_link(FEATURES, label=tr("picture.open_features"), icon=":material/image_search:", query_params=params)
+
+
+def _off() -> None:
+    for k in ("picture", "weights", "size", "stat"):
+        st.query_params.pop(k, None)
+
+
+def picture_row(sel: Selection) -> PictureOnGraph | None:
+    """The toggle and, when on, the picture controls; the picture and its statistics through both nets, or None
+    (off, waiting for an upload, or one sentence said)."""
+    init_picture()
+    _from_url()
+    if not st.toggle(tr("picture.toggle"), key=ON, help=tr("picture.toggle_help"), on_change=_turned_on):
+        _off()
+        return None
+    mine = sel.checkpoint
+    lab_weights = st.session_state["feat_weights"] == "lab" and mine is None
+    data, stem = image_bytes(lab=lab_weights, key_prefix="explorer")
+    c1, c2 = st.columns(2)
+    if lab_weights:
+        c1.caption(tr("feat.lab_size", n=LAB_SIZE))
+    else:
+        c1.select_slider(tr("feat.size"), SIZES, key="feat_size", help=tr("feat.size_help"))
+    weights = weights_choice(c2, mine is not None)
+    sync_url(picture_params(with_size=weights != "lab"))
+    ckpt, ckpt_key = checkpoint_upload("explorer_ckpt") if weights == "file" else (None, "")
+    picked = pick_run() if weights == "lab" else None
+    if weights == "lab" and picked is None:
+        return None
+    if data is None:
+        st.info(tr("feat.upload_prompt"), icon=":material/upload:")
+        return None
+    if weights == "file" and ckpt is None:
+        st.info(tr("feat.ckpt_prompt"), icon=":material/upload_file:")
+        return None
+    assert sel.spec is not None
+    spec = sel.spec.replace(plain=mine is not None and mine.inferred.spec.plain)
+    try:
+        with st.spinner(tr("picture.working")):
+            pic = load_picture(
+                spec, device=sel.device, data=data, stem=stem, size=int(st.session_state["feat_size"]),
+                weights=weights, mine=mine, ckpt=ckpt, ckpt_key=ckpt_key, run=picked,
+            )  # fmt: skip
+            stats = picture_stats(pic, (pic.size, pic.size))
+    except UserError as e:
+        say_error(e)
+        return None
+    return PictureOnGraph(pic, stats)
