@@ -209,7 +209,12 @@ def net_graph(
     elif overlay_name in extra:
         chosen = list(extra[overlay_name])[: len(specs)]
     found = [o for o in chosen if o is not None]
-    scale = shared_range(found) if found else None
+    ranges = {(o.lo, o.hi) for o in found}
+    given = next(iter(ranges)) if len(ranges) == 1 else (None, None)
+    if given[0] is not None and given[1] is not None:  # one range given to all (a share of zeros: 0..1) is kept
+        scale: tuple[float, float] | None = (given[0], given[1])
+    else:
+        scale = shared_range(found) if found else None
     if scale is not None:  # the net and its twin on one colour scale
         chosen = [None if o is None else o.with_range(*scale) for o in chosen]
     try:  # every net laid out before any is drawn: Graphviz's `dot` missing is one sentence, not half a row
