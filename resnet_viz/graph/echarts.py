@@ -340,7 +340,15 @@ def options(
         opts["grid"] = {"show": False, "left": 0, "top": 0, "width": 1, "height": 1}
         opts["xAxis"] = {"show": False, "type": "value"}
         opts["yAxis"] = {"show": False, "type": "value"}
-        opts["title"] = {"text": overlay.label, "left": 8, "top": 4, "textStyle": {"fontSize": 13}}
+        opts["title"] = {  # on a white ground: a graph zoomed in to a node may run under it
+            "text": overlay.label,
+            "left": 8,
+            "top": 4,
+            "textStyle": {"fontSize": 13},
+            "backgroundColor": "rgba(255,255,255,0.9)",
+            "padding": [2, 6],
+            "borderRadius": 4,
+        }
     # The series' id names these options, so graph_window.js can tell the server's new ones from its own cuts.
     digest = hashlib.blake2b(json.dumps(opts, separators=(",", ":")).encode(), digest_size=6).hexdigest()
     series["id"] = f"{SERIES_ID}-{digest}"

@@ -7,6 +7,7 @@ with the same net, weights and picture); a node's maps are computed when it is s
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Final
@@ -29,6 +30,8 @@ __all__ = ["DEFAULT_STAT", "OVERLAY_PREFIX", "PictureStats", "node_panel", "pict
 OVERLAY_PREFIX: Final = "act_"  # the graph's overlay names: act_mean, act_std, act_dead
 DEFAULT_STAT: Final[Stat] = "dead"
 K: Final = 16  # channels in a node's grid
+GRID_PX: Final = 296  # a 4×4 grid of 72 px cells at its own size: large enough to read, small enough for two
+CAM_PX: Final = 256
 
 
 @dataclass(frozen=True)
@@ -147,7 +150,7 @@ def node_panel(
             cols = st.columns(len(shown))
             for col, (plain, title, s) in zip(cols, shown):
                 png, n = _grid(pic.key, plain, node, pic)
-                col.image(png, width="stretch")
+                col.image(png, width=GRID_PX)
                 col.caption(tr("picture.node_grid", net=title, node=node, **n))
                 ns = s.nodes.get(node)
                 if ns is not None:
@@ -184,14 +187,18 @@ def _cams(
         p.index: tr("picture.cam_option", rank=i + 1, label=p.label, p=p.probability) for i, p in enumerate(top)
     }
     choices = [p.index for p in top]
-    if st.session_state.get(f"{key}.cam_class") not in choices:
-        st.session_state[f"{key}.cam_class"] = choices[0]
-    cls = int(st.selectbox(tr("picture.cam_class"), choices, key=f"{key}.cam_class", format_func=labels.__getitem__))
+    # the names in the key: a widget keeps the label it was drawn with when only its format_func changes (the
+    # class names uploaded after the file)
+    names = hashlib.blake2b("\n".join(labels.values()).encode(), digest_size=4).hexdigest()
+    wkey = f"{key}.cam_class.{names}"
+    if st.session_state.get(wkey) not in choices:
+        st.session_state[wkey] = choices[0]
+    cls = int(st.selectbox(tr("picture.cam_class"), choices, key=wkey, format_func=labels.__getitem__))
     if not pic.info.pretrained:
         st.caption(tr("picture.cam_untrained"))
     label = next(p.label for p in top if p.index == cls)
     cols = st.columns(len(shown))
     for col, (plain, title, _) in zip(cols, shown):
         png, score, h, w = _cam(pic.key, plain, node, cls, pic)
-        col.image(png, width="stretch")
+        col.image(png, width=CAM_PX)
         col.caption(tr("picture.cam_caption", net=title, node=node, label=label, score=score, h=h, w=w))
