@@ -21,7 +21,7 @@ import math
 import threading
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
-from typing import Any, Final, Literal, get_args
+from typing import Any, Literal
 
 import numpy as np
 import torch
@@ -30,11 +30,10 @@ from torch import Tensor, nn
 from ..nets.resnet import ResNet
 from .budget import check_fits
 from .features import Prediction, predictions
+from .stat_kinds import STATS, Stat
 
 __all__ = ["STATS", "ActivationStats", "NodeKind", "NodeStats", "Stat", "node_stats", "shared_scale"]
 
-Stat = Literal["mean", "std", "dead"]
-STATS: Final[tuple[Stat, ...]] = get_args(Stat)
 NodeKind = Literal["layer", "block", "stage", "group"]  # as the graph's nodes: "group" is the stem or the head
 
 

@@ -18,9 +18,7 @@ from ..core.text import lang, say_error, tr
 from ..views.counts import count_table
 from ..views.graph_view import net_graph
 from ..views.net_views import stage_table, totals_row
-from ..views.picture import weights_banner
-from ..views.picture_graph import node_panel
-from .picture_row import features_link, picture_row, remember_stat
+from .picture_row import picture_row, remember_stat, show_picture
 
 __all__ = ["render_explorer", "stage_rows"]
 
@@ -124,13 +122,8 @@ def render_explorer() -> None:
     spec, size = sel.spec, sel.input_size
     panel = None
     if shown is not None:  # the picture's net (a lab run's own) at the picture's size
-        pic = shown.pic
-        spec, size = pic.spec, (pic.size, pic.size)
-        with st.container(horizontal=True, vertical_alignment="center"):
-            st.image(pic.pre.cropped, width=96, caption=tr("picture.thumb", n=pic.size))
-            st.caption(tr("picture.size_note", n=pic.size))
-        weights_banner(pic)
-        panel = node_panel(pic, shown.stats, twin=twin, key="explorer_node", link=lambda _node: features_link(pic))
+        spec, size = shown.pic.spec, (shown.pic.size, shown.pic.size)
+        panel = show_picture(shown, twin)
     try:
         report = cached_trace(spec, size)
     except UserError as e:

@@ -6,30 +6,31 @@ the graph is coloured by, and follows the overlay picked in the graph's toolbar.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Final
+from typing import TYPE_CHECKING, Final
 
 import streamlit as st
 
 from ...errors import UserError
-from ...vision.activations import STATS
+from ...vision.stat_kinds import DEFAULT_STAT, OVERLAY_PREFIX, STATS, stat_of
 from ..core.sidebar import Selection
 from ..core.text import say_error, tr
-from ..views.lab_images import LAB_SIZE, pick_run
-from ..views.picture import (
-    SIZES,
-    Picture,
-    checkpoint_upload,
-    image_bytes,
-    init_picture,
-    load_picture,
-    picture_params,
-    sync_url,
-    weights_choice,
-)
-from ..views.picture_graph import DEFAULT_STAT, OVERLAY_PREFIX, PictureStats, picture_stats, stat_of
 
-__all__ = ["FEATURES", "ON", "OVERLAY_KEY", "PictureOnGraph", "features_link", "picture_row", "remember_stat"]
+if TYPE_CHECKING:  # the picture's modules import torch: only once a picture is asked for (tests/test_package.py)
+    from ..views.picture import Picture
+    from ..views.picture_graph import PictureStats
+
+__all__ = [
+    "FEATURES",
+    "ON",
+    "OVERLAY_KEY",
+    "PictureOnGraph",
+    "features_link",
+    "picture_row",
+    "remember_stat",
+    "show_picture",
+]
 
 ON: Final = "explorer_picture"
 OVERLAY_KEY: Final = "explorer_graph.overlay"  # net_graph's toolbar picker, under the explorer's graph key
@@ -81,6 +82,8 @@ def remember_stat(overlay: str | None) -> None:
 
 def features_link(pic: Picture) -> None:
     """ "Open in Feature maps" with this picture, these weights and this size."""
+    from ..views.picture import picture_params
+
     params = picture_params(with_size=pic.run is None)
     if pic.run is not None:
         params["run"] = pic.run.id
@@ -95,11 +98,24 @@ def _off() -> None:
 def picture_row(sel: Selection) -> PictureOnGraph | None:
     """The toggle and, when on, the picture controls; the picture and its statistics through both nets, or None
     (off, waiting for an upload, or one sentence said)."""
-    init_picture()
     _from_url()
     if not st.toggle(tr("picture.toggle"), key=ON, help=tr("picture.toggle_help"), on_change=_turned_on):
         _off()
         return None
+    from ..views.lab_images import LAB_SIZE, pick_run
+    from ..views.picture import (
+        SIZES,
+        checkpoint_upload,
+        image_bytes,
+        init_picture,
+        load_picture,
+        picture_params,
+        sync_url,
+        weights_choice,
+    )
+    from ..views.picture_graph import picture_stats
+
+    init_picture()
     mine = sel.checkpoint
     lab_weights = st.session_state["feat_weights"] == "lab" and mine is None
     data, stem = image_bytes(lab=lab_weights, key_prefix="explorer")
@@ -133,3 +149,16 @@ def picture_row(sel: Selection) -> PictureOnGraph | None:
         say_error(e)
         return None
     return PictureOnGraph(pic, stats)
+
+
+def show_picture(shown: PictureOnGraph, twin: bool) -> Callable[[str], None]:
+    """The picture the nets see, whose weights they carry, and the node panel to draw under the selected node."""
+    from ..views.picture import weights_banner
+    from ..views.picture_graph import node_panel
+
+    pic = shown.pic
+    with st.container(horizontal=True, vertical_alignment="center"):
+        st.image(pic.pre.cropped, width=96, caption=tr("picture.thumb", n=pic.size))
+        st.caption(tr("picture.size_note", n=pic.size))
+    weights_banner(pic)
+    return node_panel(pic, shown.stats, twin=twin, key="explorer_node", link=lambda _node: features_link(pic))

@@ -17,9 +17,10 @@ import streamlit as st
 from ...errors import InputError, UserError
 from ...graph.model import Hierarchy
 from ...graph.overlay import Overlay, node_overlay
-from ...vision.activations import STATS, ActivationStats, Stat, shared_scale
+from ...vision.activations import ActivationStats, shared_scale
 from ...vision.features import Prediction, heat_overlay, montage, to_png
 from ...vision.node_maps import node_activation, node_gradcam, resolve_node
+from ...vision.stat_kinds import DEFAULT_STAT, OVERLAY_PREFIX, STATS, stat_of
 from ...vision.stats_cache import activation_stats, weights_id
 from ..core.text import net_title, say_error, tr
 from .graph_view import cached_hierarchy
@@ -27,8 +28,6 @@ from .picture import Picture
 
 __all__ = ["DEFAULT_STAT", "OVERLAY_PREFIX", "PictureStats", "node_panel", "picture_stats", "stat_of"]
 
-OVERLAY_PREFIX: Final = "act_"  # the graph's overlay names: act_mean, act_std, act_dead
-DEFAULT_STAT: Final[Stat] = "dead"
 K: Final = 16  # channels in a node's grid
 GRID_PX: Final = 296  # a 4×4 grid of 72 px cells at its own size: large enough to read, small enough for two
 CAM_PX: Final = 256
@@ -45,14 +44,6 @@ class PictureStats:
 
     def top5(self, categories: tuple[str, ...] | None) -> tuple[Prediction, ...]:
         return self.net.predictions(5, categories)
-
-
-def stat_of(overlay: str | None) -> Stat | None:
-    """The statistic an overlay name shows (``act_dead`` -> ``dead``), None for any other overlay."""
-    if overlay is None or not overlay.startswith(OVERLAY_PREFIX):
-        return None
-    name = overlay.removeprefix(OVERLAY_PREFIX)
-    return next((s for s in STATS if s == name), None)
 
 
 @st.cache_data(max_entries=8, show_spinner=False)
