@@ -3,6 +3,7 @@ nets), stage by stage, with Grad-CAM."""
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Callable
 from typing import Final
 
@@ -126,13 +127,14 @@ def _gradcam(pic: Picture, twin: bool) -> None:
     if st.session_state.get("feat_cam_tap") not in taps:
         st.session_state["feat_cam_tap"] = model.stage_names[-1]
     cats = info.categories if not info.classifier_reset else None
+    names = "" if cats is None else "." + hashlib.blake2b("\n".join(cats).encode(), digest_size=4).hexdigest()
     c1, c2 = st.columns(2)
     tap = str(c1.selectbox(tr("feat.cam_tap"), taps, key="feat_cam_tap"))
     cls = int(
         c2.selectbox(
             tr("feat.cam_class"),
             [-1, *range(model.spec.num_classes)],
-            key="feat_cam_class",
+            key=f"feat_cam_class{names}",  # a widget keeps its first labels: names uploaded later show
             format_func=lambda i: tr("feat.cam_predicted") if i < 0 else (f"{i}: {cats[i]}" if cats else str(i)),
         )
     )
