@@ -210,6 +210,8 @@ def net_graph(
         chosen = list(extra[overlay_name])[: len(specs)]
     found = [o for o in chosen if o is not None]
     scale = shared_range(found) if found else None
+    if found and all(o.lo is not None and o.hi is not None for o in found):  # ranges given (a share's 0..1): kept
+        scale = (min(o.range()[0] for o in found), max(o.range()[1] for o in found))
     if scale is not None:  # the net and its twin on one colour scale
         chosen = [None if o is None else o.with_range(*scale) for o in chosen]
     try:  # every net laid out before any is drawn: Graphviz's `dot` missing is one sentence, not half a row
