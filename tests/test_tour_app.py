@@ -219,7 +219,7 @@ def test_url_opens_a_chapter_in_presenter_mode() -> None:
     at.toggle(key="tour_presenter").set_value(False).run()
     assert "presenter" not in at.query_params and not any("stSidebar" in m.value for m in at.markdown)
     at.button(key="tour_prev_top").click().run()
-    assert at.query_params["chapter"] == "features"
+    assert at.query_params["chapter"] == "layers"
     bad = tour(chapter="nonsense")
     assert bad.header[0].value.startswith("1. ")
 
@@ -251,3 +251,15 @@ def test_the_tour_graphs_keep_off_the_url_node() -> None:
     at.number_input(key="tour_block_size").set_value(448).run()  # a rerun keeps the selection
     assert [selected(g) for g in graphs(at)] == [["layer1.0.add"], ["layer1.0.conv3"]]
     assert at.query_params["chapter"] == "block" and at.query_params["node"] == "layer1.0.conv3"
+
+
+def test_the_layers_link_opens_the_explorer_on_the_same_net_picture_and_node() -> None:
+    # the page link's parameters, arriving in a session whose sidebar holds another net (ResNet-50, the default)
+    at = tour(chapter="layers")
+    [link] = at.get("page_link")
+    at.query_params.clear()
+    at.query_params.update({k: v[0] for k, v in parse_qs(link.proto.query_string).items()})
+    at.switch_page("pages/explorer.py").run()
+    assert not at.exception and at.session_state["arch"] == "resnet18" and at.query_params["arch"] == "resnet18"
+    assert [o["title"]["text"] for o in chart_options(at)] == [t("picture.overlay_dead", "en")] * 2
+    assert [selected(g) for g in graphs(at)] == [["layer3.1"], ["layer3.1"]]
