@@ -20,6 +20,7 @@ from resnet_viz.lab.insights.kinds import normalize, settings_key
 from resnet_viz.lab.insights.landscape import Landscape, Surface
 from resnet_viz.lab.insights.lesion import BlockLesion, KLesion, Lesions, NetLesions
 from resnet_viz.lab.store import MetricRow, RunStore
+from resnet_viz.nets.spec import preset
 from resnet_viz.tour.chapters import CHAPTERS, chapter_index
 from resnet_viz.tour.facts import (
     LESION_K,
@@ -34,6 +35,11 @@ from resnet_viz.tour.facts import (
     sweep_ends,
     v1_vs_v15,
 )
+from resnet_viz.tour.layer_facts import layer_facts
+from resnet_viz.vision.activations import node_stats
+from resnet_viz.vision.images import load_image, preprocess, resize_size
+from resnet_viz.vision.samples import sample_bytes
+from resnet_viz.vision.weights import load_model, twin_of
 
 
 def test_chapters_are_those_of_the_issues_and_have_their_text() -> None:
@@ -46,9 +52,10 @@ def test_chapters_are_those_of_the_issues_and_have_their_text() -> None:
         "ensembles",
         "family",
         "features",
+        "layers",
         "dense",
     ]
-    assert len({c.view for c in CHAPTERS}) == 9
+    assert len({c.view for c in CHAPTERS}) == 10
     for lang in LANGS:
         text = strings(lang)
         for c in CHAPTERS:
@@ -73,7 +80,7 @@ def test_no_number_is_typed_into_the_chapter_text() -> None:
 
 
 def test_chapter_index_falls_back_to_the_first() -> None:
-    assert chapter_index("dense") == 8
+    assert chapter_index("dense") == 9
     assert chapter_index(None) == chapter_index("no-such-chapter") == 0
 
 
@@ -208,3 +215,44 @@ def test_reference_insight_is_the_deepest_reference_runs_stored_record(tmp_path:
     found = reference_insight(store, "landscape")
     assert found is not None and found[0].id == deep.id and found[1] == LANDSCAPE
     assert reference_insight(store, "lesion") is None
+
+
+def _block_out(model: torch.nn.Module, x: torch.Tensor, block: str) -> torch.Tensor:
+    """The output of ``block`` (``layer3.1``) for ``x``, kept by a hook of the test's own."""
+    stage, index = block.split(".")
+    kept: list[torch.Tensor] = []
+    handle = getattr(model, stage)[int(index)].register_forward_hook(lambda _m, _i, out: kept.append(out))
+    try:
+        with torch.no_grad():
+            model(x)
+    finally:
+        handle.remove()
+    return kept[0][0]
+
+
+def test_layer_facts_are_the_cat_through_resnet18_and_its_twin() -> None:
+    model, _ = load_model(preset("resnet18"), "imagenet")  # ImageNet's where cached, seeded random weights else
+    twin = twin_of(model)
+    img = load_image(sample_bytes("cat"), min_side=max(resize_size(224), 256))  # as the picture view decodes it
+    x = preprocess(img, size=224).tensor
+    f = layer_facts(node_stats(model, x), node_stats(twin, x), trace("resnet18", input_size=224), "layer3.1")
+    # strides and receptive fields by hand: 7×7 stride 2 then 3×3 max-pool stride 2 is 7 + 2·2 = 11 at stride 4;
+    # layer4 ends at stride 32
+    assert (f.size, f.stem.shape, f.stem.stride, f.stem.rf) == (224, (64, 56, 56), 4, 11)
+    assert (f.first.node, f.first.shape, f.first.stride) == ("layer1.0", (64, 56, 56), 4)
+    assert (f.node.shape, f.node.stride) == ((256, 14, 14), 16) and (f.last.shape, f.last.stride) == ((512, 7, 7), 32)
+    assert f.last.rf > 224 > f.node.rf > f.first.rf > f.stem.rf
+    # ResNet-18: eight blocks, the first of layer2..4 with a projection shortcut
+    assert [b.block for b in f.blocks] == [f"layer{s}.{i}" for s in range(1, 5) for i in (0, 1)]
+    assert [b.block for b in f.identity] == ["layer1.0", "layer1.1", "layer2.1", "layer3.1", "layer4.1"]
+    # the quoted block against the block's output held by a hook: its share of exact zeros and its spread
+    for net, dead, std in ((model, f.selected.net_dead, f.selected.net_std), (twin, f.selected.twin_dead,
+                                                                               f.selected.twin_std)):  # fmt: skip
+        out = _block_out(net, x, "layer3.1").double()
+        assert dead == float((out == 0).double().mean())
+        assert abs(std - float(out.std(unbiased=False))) < 1e-5 * float(out.abs().max())
+
+    def zeros(net: torch.nn.Module, block: str) -> float:
+        return float((_block_out(net, x, block) == 0).double().mean())
+
+    assert f.fewer_zeros == sum(zeros(model, b.block) < zeros(twin, b.block) for b in f.identity)

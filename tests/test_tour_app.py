@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import functools
 import json
 from typing import Any
+from urllib.parse import parse_qs
 
 import torch
 from streamlit.testing.v1 import AppTest
@@ -14,8 +16,13 @@ from resnet_viz.i18n import t
 from resnet_viz.lab.defaults import REFERENCE_DEPTHS
 from resnet_viz.lab.reference import REFERENCE_FILE
 from resnet_viz.lab.store import RunStore
+from resnet_viz.nets.spec import preset
 from resnet_viz.tour.chapters import CHAPTERS
 from resnet_viz.tour.facts import landscape_facts, lesion_facts, reference_curves, reference_insight
+from resnet_viz.vision.activations import node_stats
+from resnet_viz.vision.images import load_image, preprocess, resize_size
+from resnet_viz.vision.samples import sample_bytes
+from resnet_viz.vision.weights import load_model, twin_of
 from tests.conftest import open_page
 
 
@@ -31,12 +38,50 @@ def plotly(at: AppTest) -> list[dict[str, Any]]:
     return [json.loads(p.proto.spec) for p in at.get("plotly_chart")]
 
 
-def graphs(at: AppTest) -> list[dict[str, dict[str, Any]]]:
-    """Every interactive graph of the chapter, in page order: its drawn items by name (the ECharts options the
-    browser gets, read from the component's element as in test_graph_app.py)."""
+def chart_options(at: AppTest) -> list[dict[str, Any]]:
+    """The ECharts options of every interactive graph of the chapter, in page order, as the browser gets them
+    (read from the component's element as in test_graph_app.py)."""
     found = [e for e in at.main if getattr(e, "type", "") == "bidi_component"]
-    options = [json.loads(e.proto.json)["options"] for e in found if "echarts" in e.proto.component_name]
-    return [{d["name"]: d for d in all_items(o)[0]} for o in options]
+    return [json.loads(e.proto.json)["options"] for e in found if "echarts" in e.proto.component_name]
+
+
+def graphs(at: AppTest) -> list[dict[str, dict[str, Any]]]:
+    """Every interactive graph of the chapter, in page order: its drawn items by name."""
+    return [{d["name"]: d for d in all_items(o)[0]} for o in chart_options(at)]
+
+
+@functools.cache
+def cat_block(block: str) -> tuple[tuple[float, float], tuple[float, float]]:
+    """(share of zeros, std) of ``block``'s output for the cat in ResNet-18 and in its plain twin, computed here
+    with the app's weights (ImageNet's where cached, else the seeded random ones) and its picture decoding."""
+    model, _ = load_model(preset("resnet18"), "imagenet")
+    img = load_image(sample_bytes("cat"), min_side=max(resize_size(224), 256))
+    x = preprocess(img, size=224).tensor
+    out = [node_stats(net, x)[block] for net in (model, twin_of(model))]
+    return (out[0].dead or 0.0, out[0].std), (out[1].dead or 0.0, out[1].std)
+
+
+def check_layers(at: AppTest, lang: str, body: str) -> None:
+    """The cat on ResNet-18 and its twin: coloured by the share of zeros on one scale, layer3.1 selected with its
+    grids and Grad-CAMs, the numbers the text quotes, and the explorer link with the picture's parameters."""
+    net, twin = chart_options(at)
+    title = t("picture.overlay_dead", lang)  # type: ignore[arg-type]
+    assert net["title"]["text"] == twin["title"]["text"] == title
+    assert (net["visualMap"]["min"], net["visualMap"]["max"]) == (twin["visualMap"]["min"], twin["visualMap"]["max"])
+    assert (net["visualMap"]["min"], net["visualMap"]["max"]) == (0.0, 1.0)
+    assert [selected(g) for g in graphs(at)] == [["layer3.1"], ["layer3.1"]]
+    assert len(at.get("image")) == 5  # the picture, then each net's grid and Grad-CAM of layer3.1
+    grids = [c.value for c in at.caption if "layer3.1" in c.value and "256" in c.value and "14×14" in c.value]
+    assert len(grids) == 2, grids
+    (net_dead, net_std), (twin_dead, twin_std) = cat_block("layer3.1")
+    for quoted in (f"{100 * net_dead:.1f} %", f"{100 * twin_dead:.1f} %", f"{net_std:.3g}", f"{twin_std:.3g}"):
+        assert quoted in body, (quoted, body)
+    [link] = at.get("page_link")
+    wanted = {"arch": "resnet18", "node": "layer3.1", "picture": "cat", "weights": "imagenet", "size": "224"}
+    wanted |= {"stat": "dead"} | ({} if lang == "en" else {"lang": lang})
+    assert link.proto.page == "architecture" and parse_qs(link.proto.query_string) == {
+        k: [v] for k, v in wanted.items()
+    }
 
 
 def selected(items: dict[str, dict[str, Any]]) -> list[str]:
@@ -136,6 +181,8 @@ def check_view(at: AppTest, key: str, lang: str) -> None:
         check_graph(at, lang, what, "architecture?arch=resnet50&node=layer2.0.conv2")
     elif key == "features":
         assert len(at.get("image")) == 8  # photo, Grad-CAM, five stage overlays, one montage
+    elif key == "layers":
+        check_layers(at, lang, body)
     elif key == "dense":
         assert "7,978,856" in body and "64 + 6·32 = 256" in body and "resnet34" in body
         assert len(at.get("graphviz_chart")) == 1
@@ -172,7 +219,7 @@ def test_url_opens_a_chapter_in_presenter_mode() -> None:
     at.toggle(key="tour_presenter").set_value(False).run()
     assert "presenter" not in at.query_params and not any("stSidebar" in m.value for m in at.markdown)
     at.button(key="tour_prev_top").click().run()
-    assert at.query_params["chapter"] == "features"
+    assert at.query_params["chapter"] == "layers"
     bad = tour(chapter="nonsense")
     assert bad.header[0].value.startswith("1. ")
 
@@ -204,3 +251,15 @@ def test_the_tour_graphs_keep_off_the_url_node() -> None:
     at.number_input(key="tour_block_size").set_value(448).run()  # a rerun keeps the selection
     assert [selected(g) for g in graphs(at)] == [["layer1.0.add"], ["layer1.0.conv3"]]
     assert at.query_params["chapter"] == "block" and at.query_params["node"] == "layer1.0.conv3"
+
+
+def test_the_layers_link_opens_the_explorer_on_the_same_net_picture_and_node() -> None:
+    # the page link's parameters, arriving in a session whose sidebar holds another net (ResNet-50, the default)
+    at = tour(chapter="layers")
+    [link] = at.get("page_link")
+    at.query_params.clear()
+    at.query_params.update({k: v[0] for k, v in parse_qs(link.proto.query_string).items()})
+    at.switch_page("pages/explorer.py").run()
+    assert not at.exception and at.session_state["arch"] == "resnet18" and at.query_params["arch"] == "resnet18"
+    assert [o["title"]["text"] for o in chart_options(at)] == [t("picture.overlay_dead", "en")] * 2
+    assert [selected(g) for g in graphs(at)] == [["layer3.1"], ["layer3.1"]]

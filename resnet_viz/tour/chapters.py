@@ -12,7 +12,16 @@ from typing import Final, Literal
 __all__ = ["CHAPTERS", "Chapter", "ViewKind", "chapter_index"]
 
 ViewKind = Literal[
-    "depth_sweep", "blocks", "shortcuts", "gradients", "landscape", "lesion", "family", "features", "dense"
+    "depth_sweep",
+    "blocks",
+    "shortcuts",
+    "gradients",
+    "landscape",
+    "lesion",
+    "family",
+    "features",
+    "layer_picture",
+    "dense",
 ]
 
 
@@ -34,6 +43,7 @@ CHAPTERS: Final[tuple[Chapter, ...]] = (
     Chapter("ensembles", "lesion", 2),
     Chapter("family", "family", 2),
     Chapter("features", "features", 2),
+    Chapter("layers", "layer_picture", 2),
     Chapter("dense", "dense", 2),
 )
 

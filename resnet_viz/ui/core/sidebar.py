@@ -42,6 +42,7 @@ DEFAULTS: dict[str, object] = {
     "plain": False,
     "input_size": "",
 }
+_URL_SEEN = "_sidebar_url_seen"  # the sidebar choices last written to the URL
 _INT_KEYS = {"depth", "groups", "width_per_group", "width_multiplier"}
 _BOOL_KEYS = {"batch_norm", "plain"}
 _CHOICES: dict[str, tuple[str, ...]] = {
@@ -91,6 +92,7 @@ def init_state() -> None:
         for key in DEFAULTS:  # keep values of widgets a page did not draw this run
             if key in st.session_state:
                 st.session_state[key] = st.session_state[key]
+        _from_link()
         return
     params = st.query_params
     for key, default in DEFAULTS.items():
@@ -99,6 +101,26 @@ def init_state() -> None:
     if "arch" in params and "net_mode" not in params:
         st.session_state["net_mode"] = "preset"
     st.session_state["_state_ready"] = True
+
+
+def _url_choices() -> dict[str, str]:
+    return {k: str(st.query_params[k]) for k in DEFAULTS if k in st.query_params}
+
+
+def _from_link() -> None:
+    """What an in-app link (``st.page_link`` with ``query_params``, such as the tour's "Open in the explorer")
+    brought: the sidebar choices in the URL that differ from those ``_sync_query`` last wrote there."""
+    seen = st.session_state.get(_URL_SEEN)
+    now = _url_choices()
+    if seen is None or now == seen:
+        return
+    changed = {k: v for k, v in now.items() if seen.get(k) != v}
+    for key, raw in changed.items():
+        value = _from_query(key, raw)
+        if value is not None:
+            st.session_state[key] = value
+    if "arch" in changed and "net_mode" not in now:
+        st.session_state["net_mode"] = "preset"
 
 
 def _sync_query() -> None:
@@ -115,6 +137,7 @@ def _sync_query() -> None:
     target = {**keep, **wanted}
     if dict(st.query_params) != target:
         st.query_params.from_dict(target)
+    st.session_state[_URL_SEEN] = _url_choices()
 
 
 def language_picker() -> None:

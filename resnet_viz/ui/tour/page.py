@@ -88,11 +88,15 @@ def _navigation(i: int, where: str) -> None:
 
 
 def _questions(chapter: Chapter, facts: dict[str, object]) -> None:
+    """The chapter's questions; and their answers, folded, where its view computed them (``answers`` in facts)."""
+    answers = bool(facts.pop("answers", False))
+    numbers = range(1, chapter.questions + 1)
     with st.container(border=True):
         st.markdown(f"**:material/quiz: {tr('tour.questions')}**")
-        st.markdown(
-            "\n".join(f"{q}. {tr(f'tour.{chapter.key}.q{q}', **facts)}" for q in range(1, chapter.questions + 1))
-        )
+        st.markdown("\n".join(f"{q}. {tr(f'tour.{chapter.key}.q{q}', **facts)}" for q in numbers))
+        if answers:
+            with st.expander(tr("tour.answers"), icon=":material/lightbulb:"):
+                st.markdown("\n".join(f"{q}. {tr(f'tour.{chapter.key}.a{q}', **facts)}" for q in numbers))
 
 
 def render_tour() -> None:

@@ -33,6 +33,7 @@ from ..views.compare_table import table_frame
 from ..views.counts import count_table
 from .graph import tour_graph
 from .insights import landscape_view, lesion_view
+from .layers import layers_view
 from .more import dense_view, features_view
 from .training import degradation, gradients
 
@@ -232,5 +233,6 @@ VIEWS: Final[dict[ViewKind, Callable[[], Facts]]] = {
     "lesion": lesion_view,
     "family": family,
     "features": features_view,
+    "layer_picture": layers_view,
     "dense": dense_view,
 }
