@@ -174,20 +174,21 @@ def _cams(
     key: str,
 ) -> None:
     top = stats.top5(cats)
+    names = {p.index: p.label if cats else tr("picture.class_index", i=p.index) for p in top}  # no names: numbers
     labels: Mapping[int, str] = {
-        p.index: tr("picture.cam_option", rank=i + 1, label=p.label, p=p.probability) for i, p in enumerate(top)
+        p.index: tr("picture.cam_option", rank=i + 1, label=names[p.index], p=p.probability) for i, p in enumerate(top)
     }
     choices = [p.index for p in top]
     # the names in the key: a widget keeps the label it was drawn with when only its format_func changes (the
     # class names uploaded after the file)
-    names = hashlib.blake2b("\n".join(labels.values()).encode(), digest_size=4).hexdigest()
-    wkey = f"{key}.cam_class.{names}"
+    digest = hashlib.blake2b("\n".join(labels.values()).encode(), digest_size=4).hexdigest()
+    wkey = f"{key}.cam_class.{digest}"
     if st.session_state.get(wkey) not in choices:
         st.session_state[wkey] = choices[0]
     cls = int(st.selectbox(tr("picture.cam_class"), choices, key=wkey, format_func=labels.__getitem__))
     if not pic.info.pretrained:
         st.caption(tr("picture.cam_untrained"))
-    label = next(p.label for p in top if p.index == cls)
+    label = names[cls]
     cols = st.columns(len(shown))
     for col, (plain, title, _) in zip(cols, shown):
         png, score, h, w = _cam(pic.key, plain, node, cls, pic)
