@@ -153,12 +153,14 @@ def picture_row(sel: Selection) -> PictureOnGraph | None:
 
 def show_picture(shown: PictureOnGraph, twin: bool) -> Callable[[str], None]:
     """The picture the nets see, whose weights they carry, and the node panel to draw under the selected node."""
+    from ...graph.units import human_bytes
+    from ...vision.budget import activation_limit
     from ..views.picture import weights_banner
     from ..views.picture_graph import node_panel
 
     pic = shown.pic
     with st.container(horizontal=True, vertical_alignment="center"):
         st.image(pic.pre.cropped, width=96, caption=tr("picture.thumb", n=pic.size))
-        st.caption(tr("picture.size_note", n=pic.size))
+        st.caption(tr("picture.size_note", n=pic.size, limit=human_bytes(activation_limit())))
     weights_banner(pic)
     return node_panel(pic, shown.stats, twin=twin, key="explorer_node", link=lambda _node: features_link(pic))
