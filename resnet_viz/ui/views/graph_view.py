@@ -147,6 +147,14 @@ def _chart(
     return v, shows_all(lay, focus)
 
 
+def _one_scale(found: Sequence[Overlay]) -> tuple[float, float]:
+    """One colour range over the drawn overlays: the range they were given (a picture's dead share is 0..1 on every
+    picture, its mean the range over both nets' nodes) where each has one, else the range of their values."""
+    if all(o.lo is not None and o.hi is not None for o in found):
+        return min(o.range()[0] for o in found), max(o.range()[1] for o in found)
+    return shared_range(found)
+
+
 @st.fragment
 def net_graph(
     spec: ResNetSpec,
@@ -209,7 +217,7 @@ def net_graph(
     elif overlay_name in extra:
         chosen = list(extra[overlay_name])[: len(specs)]
     found = [o for o in chosen if o is not None]
-    scale = shared_range(found) if found else None
+    scale = _one_scale(found) if found else None
     if scale is not None:  # the net and its twin on one colour scale
         chosen = [None if o is None else o.with_range(*scale) for o in chosen]
     try:  # every net laid out before any is drawn: Graphviz's `dot` missing is one sentence, not half a row
