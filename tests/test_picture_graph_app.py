@@ -41,6 +41,12 @@ def offline(tmp_path: Any, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("RESNET_VIZ_OFFLINE", "1")
 
 
+def cam_class(at: Any) -> Any:
+    """The node panel's Grad-CAM class picker; its key ends in a digest of the class names it offers."""
+    [box] = [b for b in at.selectbox if str(b.key).startswith("explorer_node.cam_class.")]
+    return box
+
+
 def cat_224() -> torch.Tensor:
     """The cat sample as the explorer feeds it at 224: decoded at 256 px or more, resized, centre-cropped,
     ImageNet's statistics (views/picture.py's preprocessing, written out here)."""
@@ -149,13 +155,13 @@ def test_dead_share_on_both_nets_with_the_nodes_grid_and_grad_cam() -> None:
         stats = f"Over all 50,176 values: mean {float(c64.mean()):.4g}, standard deviation {float(c64.std(False)):.4g}"
         assert stats in captions(at)
     cams = [c for c in captions(at) if ": Grad-CAM at layer3.1.conv2 for class " in c]
-    assert len(cams) == 2 and at.selectbox(key="explorer_node.cam_class").value is not None
+    assert len(cams) == 2 and cam_class(at).value is not None
     # the top 5 of the net's own logits, ImageNet's 1000 classes unnamed: random weights carry no names
     with torch.no_grad():
         p = torch.softmax(model(x)[0].double(), 0)
     top = torch.topk(p, 5)
     want = [f"{r + 1}. class {int(i)} ({float(v):.1%})" for r, (v, i) in enumerate(zip(top.values, top.indices))]
-    assert at.selectbox(key="explorer_node.cam_class").options == want
+    assert cam_class(at).options == want
 
 
 def test_stat_in_the_url_follows_the_overlay_and_the_toggle() -> None:
@@ -232,7 +238,7 @@ def test_a_finished_lab_run_draws_its_own_nets_at_32(app_store: RunStore) -> Non
     p = torch.softmax(by_hand("residual", stored(app_store, rid, "residual"), png).double(), 0)
     order = torch.argsort(-p, stable=True)[:5].tolist()
     want = [f"{r + 1}. {SYNTHETIC_CLASSES[i]} ({float(p[i]):.1%})" for r, i in enumerate(order)]
-    assert at.selectbox(key="explorer_node.cam_class").options == want
+    assert cam_class(at).options == want
     _, ys = held_out(20)
     assert at.selectbox(key="feat_held_out").value == 3 and 0 <= int(ys[3]) < len(SYNTHETIC_CLASSES)
     grids = [c for c in captions(at) if "'s 16 strongest channels of 64 (8×8 each)" in c]
@@ -264,5 +270,5 @@ def test_a_checkpoint_with_its_own_class_names(named_checkpoint: tuple[bytes, by
     top = torch.topk(p, 5)
     own = names.decode().split()
     want = [f"{r + 1}. {own[int(i)]} ({float(v):.1%})" for r, (v, i) in enumerate(zip(top.values, top.indices))]
-    assert at.selectbox(key="explorer_node.cam_class").options == want
+    assert cam_class(at).options == want
     assert math.isclose(sum(float(v) for v in p), 1.0)
