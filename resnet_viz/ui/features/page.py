@@ -17,16 +17,13 @@ from ...vision.images import Preprocessed
 from ...vision.weights import WeightsInfo
 from ..core.sidebar import usable
 from ..core.text import net_title, say_error, tr
-from ..views.lab_images import LAB_SIZE, pick_run
 from ..views.picture import (
-    SIZES,
     Picture,
     checkpoint_upload,
-    image_bytes,
+    choose_picture,
     init_picture,
-    load_picture,
     picture_params,
-    sync_url,
+    size_control,
     weights_banner,
     weights_choice,
 )
@@ -60,18 +57,12 @@ def _init() -> None:
 def _controls(mine: bool, lab: bool) -> tuple[str, tuple[str, bytes] | None, str]:
     """The size, weights, k and view choices; ``mine``: the sidebar's checkpoint brings its own weights."""
     c1, c2, c3, c4 = st.columns([2, 2, 2, 2])
-    if lab:
-        c1.caption(tr("feat.lab_size", n=LAB_SIZE))
-    else:
-        c1.select_slider(tr("feat.size"), SIZES, key="feat_size", help=tr("feat.size_help"))
+    size_control(c1, lab)
     weights = weights_choice(c2, mine)
     c3.slider(tr("feat.k"), min_value=1, max_value=64, step=1, key="feat_k", help=tr("feat.k_help"))
     c4.checkbox(tr("feat.blocks"), key="feat_blocks", help=tr("feat.blocks_help"))
     c4.checkbox(tr("feat.twin"), key="feat_twin", help=tr("feat.twin_help"))
-    if weights != "file":
-        return weights, None, ""
-    ckpt, ckpt_key = checkpoint_upload()
-    return weights, ckpt, ckpt_key
+    return (weights, *checkpoint_upload()) if weights == "file" else (weights, None, "")
 
 
 def _graph_link(pic: Picture) -> Callable[[str], None]:
@@ -165,31 +156,14 @@ def render_features() -> None:
     sel = usable()
     if sel is None or sel.spec is None:
         return
-    mine = sel.checkpoint
-    # the residual net, with its plain twin beside it; a plain checkpoint's own net first, its residual twin beside it
-    spec = sel.spec.replace(plain=mine is not None and mine.inferred.spec.plain)
-    lab_weights = st.session_state["feat_weights"] == "lab" and mine is None
-    data, stem = image_bytes(lab=lab_weights)
-    weights, ckpt, ckpt_key = _controls(mine is not None, lab_weights)
-    sync_url(picture_params(with_size=weights != "lab"))
-    picked = pick_run() if weights == "lab" else None
-    if weights == "lab" and picked is None:
-        return  # pick_run has said why
-    if data is None:
-        st.info(tr("feat.upload_prompt"), icon=":material/upload:")
-        return
-    if weights == "file" and ckpt is None:
-        st.info(tr("feat.ckpt_prompt"), icon=":material/upload_file:")
+    pic = choose_picture(sel, _controls, key_prefix="feat", working=tr("feat.working"))
+    if pic is None:
         return
     state = st.session_state
     k, blocks, twin = int(state["feat_k"]), bool(state["feat_blocks"]), bool(state["feat_twin"])
+    spec, picked = pic.spec, pic.run
     try:
         with st.spinner(tr("feat.working")):
-            pic = load_picture(
-                spec, device=sel.device, data=data, stem=stem, size=int(st.session_state["feat_size"]),
-                weights=weights, mine=mine, ckpt=ckpt, ckpt_key=ckpt_key, run=picked,
-            )  # fmt: skip
-            spec = pic.spec
             nets = [(net_title(spec), _features(pic.key, False, pic, blocks))]
             if twin:
                 nets.append((net_title(spec.twin()), _features(pic.key, True, pic, blocks)))
@@ -202,9 +176,9 @@ def render_features() -> None:
     _preprocessing(pic.pre, pic.thumb, picked is not None)
     headless = spec.num_classes == 0
     _predictions(nets[0][1], pic.info, headless)
-    grids(nets, k, stem, link=_graph_link(pic))
-    overlays(nets, pic.pre, stem)
-    one_channel(nets, stem)
+    grids(nets, k, pic.stem, link=_graph_link(pic))
+    overlays(nets, pic.pre, pic.stem)
+    one_channel(nets, pic.stem)
     if headless:
         st.info(tr("ckpt.headless_note"), icon=":material/info:")
         return

@@ -6,6 +6,7 @@ the graph is coloured by, and follows the overlay picked in the graph's toolbar.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Final
@@ -102,48 +103,20 @@ def picture_row(sel: Selection) -> PictureOnGraph | None:
     if not st.toggle(tr("picture.toggle"), key=ON, help=tr("picture.toggle_help"), on_change=_turned_on):
         _off()
         return None
-    from ..views.lab_images import LAB_SIZE, pick_run
-    from ..views.picture import (
-        SIZES,
-        checkpoint_upload,
-        image_bytes,
-        init_picture,
-        load_picture,
-        picture_params,
-        sync_url,
-        weights_choice,
-    )
+    from ..views.picture import choose_picture, init_picture, size_and_weights
     from ..views.picture_graph import picture_stats
 
     init_picture()
-    mine = sel.checkpoint
-    lab_weights = st.session_state["feat_weights"] == "lab" and mine is None
-    data, stem = image_bytes(lab=lab_weights, key_prefix="explorer")
-    c1, c2 = st.columns(2)
-    if lab_weights:
-        c1.caption(tr("feat.lab_size", n=LAB_SIZE))
-    else:
-        c1.select_slider(tr("feat.size"), SIZES, key="feat_size", help=tr("feat.size_help"))
-    weights = weights_choice(c2, mine is not None)
-    sync_url(picture_params(with_size=weights != "lab"))
-    ckpt, ckpt_key = checkpoint_upload("explorer_ckpt") if weights == "file" else (None, "")
-    picked = pick_run() if weights == "lab" else None
-    if weights == "lab" and picked is None:
+    pic = choose_picture(
+        sel,
+        functools.partial(size_and_weights, key="explorer_ckpt"),
+        key_prefix="explorer",
+        working=tr("picture.working"),
+    )
+    if pic is None:
         return None
-    if data is None:
-        st.info(tr("feat.upload_prompt"), icon=":material/upload:")
-        return None
-    if weights == "file" and ckpt is None:
-        st.info(tr("feat.ckpt_prompt"), icon=":material/upload_file:")
-        return None
-    assert sel.spec is not None
-    spec = sel.spec.replace(plain=mine is not None and mine.inferred.spec.plain)
     try:
         with st.spinner(tr("picture.working")):
-            pic = load_picture(
-                spec, device=sel.device, data=data, stem=stem, size=int(st.session_state["feat_size"]),
-                weights=weights, mine=mine, ckpt=ckpt, ckpt_key=ckpt_key, run=picked,
-            )  # fmt: skip
             stats = picture_stats(pic, (pic.size, pic.size))
     except UserError as e:
         say_error(e)
