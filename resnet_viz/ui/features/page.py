@@ -17,16 +17,8 @@ from ...vision.images import Preprocessed
 from ...vision.weights import WeightsInfo
 from ..core.sidebar import usable
 from ..core.text import net_title, say_error, tr
-from ..views.picture import (
-    Picture,
-    checkpoint_upload,
-    choose_picture,
-    init_picture,
-    picture_params,
-    size_control,
-    weights_banner,
-    weights_choice,
-)
+from ..views.picture import Picture, init_picture, picture_params, weights_banner
+from ..views.picture_controls import checkpoint_upload, choose_picture, size_control, weights_choice
 from .views import grids, one_channel, overlays, show
 
 __all__ = ["render_features"]

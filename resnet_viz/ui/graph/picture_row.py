@@ -103,7 +103,8 @@ def picture_row(sel: Selection) -> PictureOnGraph | None:
     if not st.toggle(tr("picture.toggle"), key=ON, help=tr("picture.toggle_help"), on_change=_turned_on):
         _off()
         return None
-    from ..views.picture import choose_picture, init_picture, size_and_weights
+    from ..views.picture import init_picture
+    from ..views.picture_controls import choose_picture, size_and_weights
     from ..views.picture_graph import picture_stats
 
     init_picture()
