@@ -14,47 +14,14 @@ from ...errors import InputError, UserError
 from ...i18n import LANGS, Lang, t
 from ...nets.choices import make_spec, parse_ints
 from ...nets.sizes import normalize_size
-from ...nets.spec import PRESETS, ResNetSpec, preset
+from ...nets.spec import ResNetSpec, preset
 from .text import lang, net_title, say_error, tr
+from .url_state import CHOICES, DEFAULTS, init_state, sync_query
 
 if TYPE_CHECKING:  # the checkpoint's module imports torch: only when "My checkpoint" is chosen
     from .checkpoint import MyNet
 
 __all__ = ["DEFAULTS", "Selection", "current", "init_state", "language_picker", "show_device", "sidebar", "usable"]
-
-# Widget key -> (default, query parameter). Every widget's value lives in session state under its key.
-DEFAULTS: dict[str, object] = {
-    "lang": "en",
-    "net_mode": "preset",
-    "arch": "resnet50",
-    "family": "imagenet",
-    "define_by": "depth",
-    "depth": 56,
-    "layers": "3,4,6,3",
-    "block": "basic",
-    "widths": "",
-    "variant": "default",
-    "shortcut": "default",
-    "groups": 1,
-    "width_per_group": 64,
-    "width_multiplier": 1,
-    "batch_norm": True,
-    "plain": False,
-    "input_size": "",
-}
-_URL_SEEN = "_sidebar_url_seen"  # the sidebar choices last written to the URL
-_INT_KEYS = {"depth", "groups", "width_per_group", "width_multiplier"}
-_BOOL_KEYS = {"batch_norm", "plain"}
-_CHOICES: dict[str, tuple[str, ...]] = {
-    "lang": LANGS,
-    "net_mode": ("preset", "custom", "checkpoint"),
-    "arch": tuple(PRESETS),
-    "family": ("imagenet", "cifar"),
-    "define_by": ("depth", "layers"),
-    "block": ("basic", "bottleneck"),
-    "variant": ("default", "v1", "v1.5", "preact"),
-    "shortcut": ("default", "A", "B", "C"),
-}
 
 
 @dataclass(frozen=True)
@@ -73,71 +40,6 @@ class Selection:
         from ...nets.build import pick_device
 
         return str(pick_device())
-
-
-def _from_query(key: str, raw: str) -> object | None:
-    """A query parameter's value for ``key``, or None when it is malformed (then the default stays)."""
-    if key in _INT_KEYS:
-        return int(raw) if raw.isdigit() and 0 < int(raw) < 100_000 else None
-    if key in _BOOL_KEYS:
-        return raw in ("1", "true", "True")
-    if key in _CHOICES:
-        return raw if raw in _CHOICES[key] else None
-    return raw[:64]
-
-
-def init_state() -> None:
-    """Session state from the URL on the first run, else the defaults; set only where missing."""
-    if st.session_state.get("_state_ready"):
-        for key in DEFAULTS:  # keep values of widgets a page did not draw this run
-            if key in st.session_state:
-                st.session_state[key] = st.session_state[key]
-        _from_link()
-        return
-    params = st.query_params
-    for key, default in DEFAULTS.items():
-        value = _from_query(key, params[key]) if key in params else None
-        st.session_state.setdefault(key, default if value is None else value)
-    if "arch" in params and "net_mode" not in params:
-        st.session_state["net_mode"] = "preset"
-    st.session_state["_state_ready"] = True
-
-
-def _url_choices() -> dict[str, str]:
-    return {k: str(st.query_params[k]) for k in DEFAULTS if k in st.query_params}
-
-
-def _from_link() -> None:
-    """What an in-app link (``st.page_link`` with ``query_params``, such as the tour's "Open in the explorer")
-    brought: the sidebar choices in the URL that differ from those ``_sync_query`` last wrote there."""
-    seen = st.session_state.get(_URL_SEEN)
-    now = _url_choices()
-    if seen is None or now == seen:
-        return
-    changed = {k: v for k, v in now.items() if seen.get(k) != v}
-    for key, raw in changed.items():
-        value = _from_query(key, raw)
-        if value is not None:
-            st.session_state[key] = value
-    if "arch" in changed and "net_mode" not in now:
-        st.session_state["net_mode"] = "preset"
-
-
-def _sync_query() -> None:
-    """Mirror the choices that differ from the defaults into the URL."""
-    wanted: dict[str, str] = {}
-    for key, default in DEFAULTS.items():
-        value = st.session_state.get(key, default)
-        if value != default:
-            wanted[key] = str(int(value)) if isinstance(value, bool) else str(value)
-    if st.session_state.get("net_mode") != "custom":
-        for k in ("family", "define_by", "depth", "layers", "block", "widths", "groups", "width_per_group"):
-            wanted.pop(k, None)
-    keep = {k: v for k, v in st.query_params.items() if k not in DEFAULTS}
-    target = {**keep, **wanted}
-    if dict(st.query_params) != target:
-        st.query_params.from_dict(target)
-    st.session_state[_URL_SEEN] = _url_choices()
 
 
 def language_picker() -> None:
@@ -198,15 +100,15 @@ def _input_size(text: str) -> tuple[int, int] | None:
 
 def _custom_widgets() -> None:
     sb = st.sidebar
-    sb.selectbox(tr("sidebar.family"), _CHOICES["family"], key="family", format_func=_label("family."))
+    sb.selectbox(tr("sidebar.family"), CHOICES["family"], key="family", format_func=_label("family."))
     sb.radio(
         tr("sidebar.define_by"),
-        _CHOICES["define_by"],
+        CHOICES["define_by"],
         key="define_by",
         horizontal=True,
         format_func=_label("sidebar.define_"),
     )
-    sb.selectbox(tr("sidebar.block"), _CHOICES["block"], key="block", format_func=_label("block."))
+    sb.selectbox(tr("sidebar.block"), CHOICES["block"], key="block", format_func=_label("block."))
     if st.session_state["define_by"] == "depth":
         sb.number_input(
             tr("sidebar.depth"), min_value=1, max_value=5000, step=1, key="depth", help=tr("sidebar.depth_help")
@@ -233,7 +135,7 @@ def sidebar() -> Selection:
     sb = st.sidebar
     sb.radio(
         tr("sidebar.net_mode"),
-        _CHOICES["net_mode"],
+        CHOICES["net_mode"],
         key="net_mode",
         horizontal=True,
         format_func=_label("sidebar.mode_"),
@@ -248,15 +150,15 @@ def sidebar() -> Selection:
         if st.session_state["net_mode"] == "preset":
             sb.selectbox(
                 tr("sidebar.arch"),
-                _CHOICES["arch"],
+                CHOICES["arch"],
                 key="arch",
                 format_func=functools.partial(_arch_label, code=lang()),
             )
         else:
             _custom_widgets()
         with sb.expander(tr("sidebar.options"), expanded=False):
-            st.selectbox(tr("sidebar.variant"), _CHOICES["variant"], key="variant", format_func=_label("variant."))
-            st.selectbox(tr("sidebar.shortcut"), _CHOICES["shortcut"], key="shortcut", format_func=_label("shortcut."))
+            st.selectbox(tr("sidebar.variant"), CHOICES["variant"], key="variant", format_func=_label("variant."))
+            st.selectbox(tr("sidebar.shortcut"), CHOICES["shortcut"], key="shortcut", format_func=_label("shortcut."))
             st.checkbox(tr("sidebar.batch_norm"), key="batch_norm")
     sb.checkbox(tr("sidebar.plain"), key="plain", help=tr("sidebar.plain_help"))
     sb.text_input(
@@ -281,7 +183,7 @@ def sidebar() -> Selection:
     if spec is not None:
         sb.caption(tr("sidebar.chosen", title=net_title(spec)))
     device_line = sb.empty()  # filled by `show_device`, which imports torch: after Home's graph on a fresh server
-    _sync_query()
+    sync_query()
     sel = Selection(spec=spec, input_size=size, error=error, checkpoint=mine, device_line=device_line)
     st.session_state["_selection"] = sel
     return sel
