@@ -1,5 +1,5 @@
 """Gradient-flow lab: a residual net and its plain twin trained side by side, gradient norms live."""
 
-from resnet_viz.ui.lab.page import render_gradients
+from resnet_viz.ui.lab.entry import render_gradients
 
 render_gradients()

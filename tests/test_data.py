@@ -9,6 +9,7 @@ from urllib.error import URLError
 import numpy as np
 import pytest
 import torch
+import torchvision.datasets
 import torchvision.datasets.cifar
 from PIL import Image
 
@@ -77,7 +78,7 @@ def test_cifar10_offline_is_one_sentence(tmp_path: Path, monkeypatch: pytest.Mon
         def __init__(self, *args: object, **kwargs: object) -> None:
             raise URLError("no route to host")
 
-    monkeypatch.setattr(data_mod, "CIFAR10", NoNetwork)
+    monkeypatch.setattr(torchvision.datasets, "CIFAR10", NoNetwork)  # read when CIFAR-10 is asked for
     with pytest.raises(InputError) as e:
         cifar10(tmp_path, download=True)
     assert e.value.code == "grad_cifar_offline"

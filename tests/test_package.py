@@ -18,7 +18,9 @@ from tests.conftest import ROOT
 HEAVY = ("torch", "torchvision", "pandas", "sqlalchemy", "distributed", "graphviz")
 
 
-@pytest.mark.parametrize("module", ["resnet_viz", "resnet_viz.ui.pages", "resnet_viz.ui.graph.picture_row"])
+@pytest.mark.parametrize(
+    "module", ["resnet_viz", "resnet_viz.ui.pages", "resnet_viz.ui.graph.picture_row", "resnet_viz.ui.lab.entry"]
+)
 def test_importing_loads_nothing_heavy(module: str) -> None:
     code = f"import sys, {module}; print(sorted(m for m in {HEAVY!r} if m in sys.modules))"
     out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=True)

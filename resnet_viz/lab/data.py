@@ -11,7 +11,6 @@ from typing import Final, Literal
 
 import torch
 from torch import Tensor
-from torchvision.datasets import CIFAR10
 
 from ..config import data_root, resolve_data_path
 from ..errors import InputError
@@ -91,6 +90,10 @@ def _normalise(images_uint8: Tensor) -> Tensor:
 def cifar10(root: Path | None = None, *, download: bool = True, limit: int | None = None) -> ImageSet:
     """CIFAR-10's training set through ``torchvision.datasets.CIFAR10``: read from ``<root>/cifar10`` when
     already there, else downloaded when the network allows; offline it raises one InputError sentence."""
+    # here, not at the top: torchvision.datasets imports torchvision.models and torch._dynamo (1.3 s), and the lab's
+    # page imports this module before it draws anything
+    from torchvision.datasets import CIFAR10
+
     folder = (root or data_root()) / "cifar10"
     on_disk = (folder / "cifar-10-batches-py" / "batches.meta").exists()  # torchvision's layout
     try:

@@ -23,7 +23,7 @@ from ..core import lab
 from ..core.text import say_error, tr
 from .live import LEFT, RUN, SWEEP, live, watching
 
-__all__ = ["TRAINABLE", "render_gradients", "spec_from_controls"]
+__all__ = ["TRAINABLE", "render_lab", "spec_from_controls"]
 
 # Presets trainable on a small machine at 32×32: everything up to the depth of preact-ResNet-164.
 MAX_TRAIN_DEPTH: Final = 164
@@ -226,11 +226,10 @@ def _run_picker(store: RunStore, run: RunRecord | None) -> None:
     )  # fmt: skip
 
 
-def render_gradients() -> None:
-    """The whole lab: title, controls, Start / Stop, the runs in the store, and the live view."""
+def render_lab() -> None:
+    """The lab below its title (``entry.render_gradients`` draws that first): controls, Start / Stop, the runs in the
+    store, and the live view."""
     _init_state()
-    st.title(tr("grad.title"))
-    st.markdown(tr("grad.intro"))
     store = lab.store()
     if store is None:
         return
