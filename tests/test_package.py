@@ -19,7 +19,16 @@ HEAVY = ("torch", "torchvision", "pandas", "sqlalchemy", "distributed", "graphvi
 
 
 @pytest.mark.parametrize(
-    "module", ["resnet_viz", "resnet_viz.ui.pages", "resnet_viz.ui.graph.picture_row", "resnet_viz.ui.lab.entry"]
+    "module",
+    [
+        "resnet_viz",
+        "resnet_viz.ui.pages",
+        "resnet_viz.ui.graph.picture_row",
+        "resnet_viz.ui.lab.entry",
+        "resnet_viz.ui.features.entry",
+        "resnet_viz.ui.insights.entry",
+        "resnet_viz.ui.tour.page",
+    ],
 )
 def test_importing_loads_nothing_heavy(module: str) -> None:
     code = f"import sys, {module}; print(sorted(m for m in {HEAVY!r} if m in sys.modules))"

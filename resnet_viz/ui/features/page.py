@@ -21,7 +21,7 @@ from ..views.picture import Picture, init_picture, picture_params, weights_banne
 from ..views.picture_controls import checkpoint_upload, choose_picture, size_control, weights_choice
 from .views import grids, one_channel, overlays, show
 
-__all__ = ["render_features"]
+__all__ = ["render_body"]
 
 DEFAULTS: dict[str, object] = {"feat_k": 16, "feat_blocks": False, "feat_twin": True}
 EXPLORER: Final = "pages/explorer.py"
@@ -139,12 +139,10 @@ def _gradcam(pic: Picture, twin: bool) -> None:
         show(cols[j], png, caption, f"{stem}_gradcam_{tap}_{j}.png", f"feat_dl_cam_{j}")
 
 
-def render_features() -> None:
+def render_body() -> None:
     """Draw the whole feature-map page; every mistake a person can make becomes one sentence."""
     _init()
     init_picture()
-    st.title(tr("feat.title"))
-    st.markdown(tr("feat.intro"))
     sel = usable()
     if sel is None or sel.spec is None:
         return

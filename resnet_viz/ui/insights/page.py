@@ -10,7 +10,7 @@ from ..core.lab import current_run
 from ..core.text import tr
 from .views import SECTIONS
 
-__all__ = ["current_run", "render_insights"]
+__all__ = ["current_run", "render_body"]
 
 
 def _picker(store: RunStore, run: RunRecord) -> None:
@@ -28,10 +28,8 @@ def _picker(store: RunStore, run: RunRecord) -> None:
                   seed=run.config.seed))  # fmt: skip
 
 
-def render_insights() -> None:
+def render_body() -> None:
     """The whole page: title, the run, and the five experiments in tabs."""
-    st.title(tr("insights.page.title"))
-    st.markdown(tr("insights.page.intro"))
     store = lab.store()
     if store is None:
         return

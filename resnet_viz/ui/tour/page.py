@@ -9,7 +9,6 @@ import streamlit as st
 from ...i18n import LANGS, Lang, t
 from ...tour.chapters import CHAPTERS, Chapter, chapter_index
 from ..core.text import lang, tr
-from .views import VIEWS
 
 __all__ = ["PRESENTER_CSS", "render_tour"]
 
@@ -125,6 +124,8 @@ def render_tour() -> None:
     _sync_url(chapter, presenter)
     _navigation(i, "top")
     st.header(_title(i), divider="gray")
+    with st.spinner(tr("nav.page_loading")):  # the views import torch: only after the header is drawn
+        from .views import VIEWS
     facts = VIEWS[chapter.view]()
     _questions(chapter, facts)
     _navigation(i, "bottom")
