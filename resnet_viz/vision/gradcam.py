@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -12,7 +13,7 @@ from torch import Tensor, nn
 
 from ..errors import InputError
 
-__all__ = ["CamRecord", "cam_record", "gradcam", "tap_names"]
+__all__ = ["CamRecord", "cam_at", "cam_record", "gradcam", "tap_names"]
 
 
 @dataclass(frozen=True)
@@ -47,39 +48,61 @@ def gradcam(model: nn.Module, x: Tensor, *, tap: str, class_index: int | None = 
         raise InputError("gradcam_tap", tap=tap)
     first_stage: nn.Module = model.stages()[0]  # type: ignore[operator]
     module = first_stage if tap == "stem" else model.get_submodule(tap)
+    return cam_at(model, x, module, name=tap, on_input=tap == "stem", class_index=class_index)
+
+
+def cam_at(
+    model: nn.Module,
+    x: Tensor,
+    module: nn.Module,
+    *,
+    name: str,
+    on_input: bool,
+    class_index: int | None = None,
+    check: Callable[[Tensor], None] | None = None,
+) -> CamRecord:
+    """Grad-CAM at ``module``'s output (``on_input``: its input, the stem's output before the first stage), in one
+    forward and one backward; ``check(activation)`` may refuse it before the backward pass.
+
+    Only this thread's pass is hooked: another session's forward through the same shared model is let by. Only the
+    activation's gradient is computed (``torch.autograd.grad``), so no ``.grad`` lands on the model's parameters.
+    """
     kept: list[Tensor] = []
+    owner = threading.get_ident()
 
     def keep_input() -> Callable[[nn.Module, Any], None]:
         def hook(_m: nn.Module, inputs: Any) -> None:
-            kept.append(inputs[0])
+            if threading.get_ident() == owner:
+                kept.append(inputs[0])
 
         return hook
 
     def keep_output() -> Callable[[nn.Module, Any, Any], None]:
         def hook(_m: nn.Module, _inputs: Any, output: Any) -> None:
-            kept.append(output)
+            if threading.get_ident() == owner:
+                kept.append(output)
 
         return hook
 
-    handle = (
-        module.register_forward_pre_hook(keep_input()) if tap == "stem" else module.register_forward_hook(keep_output())
-    )
+    handle = module.register_forward_pre_hook(keep_input()) if on_input else module.register_forward_hook(keep_output())
     was_training = model.training
     try:
         model.eval()
         with torch.enable_grad():
             xg = x.detach().requires_grad_(True)  # makes the graph even when parameters are frozen
             logits = model(xg)  # (1, num_classes)
+            act = kept[0]  # (1, C, h, w)
+            if check is not None:
+                check(act)
             n = logits.shape[1]
             idx = int(logits[0].argmax()) if class_index is None else class_index
             if not 0 <= idx < n:
                 raise InputError("gradcam_class", index=idx, n=n)
-            act = kept[0]  # (1, C, h, w)
             (grad,) = torch.autograd.grad(logits[0, idx], act)
     finally:
         handle.remove()
         model.train(was_training)
-    return cam_record(tap, idx, float(logits[0, idx].detach()), act, grad)
+    return cam_record(name, idx, float(logits[0, idx].detach()), act, grad)
 
 
 def cam_record(tap: str, idx: int, score: float, act: Tensor, grad: Tensor) -> CamRecord:

@@ -22,7 +22,7 @@ from ..errors import InputError
 from ..nets.resnet import ResNet
 from .budget import check_fits
 from .features import ActivationRecord, Kind, activation_record
-from .gradcam import CamRecord, cam_record
+from .gradcam import CamRecord, cam_at
 
 __all__ = ["node_activation", "node_gradcam", "resolve_node"]
 
@@ -121,38 +121,6 @@ def node_gradcam(
     """
     check_fits(model.spec, (int(x.shape[2]), int(x.shape[3])), kept=True, limit=limit)
     module, _, on_input = resolve_node(model, node)
-    kept: list[Tensor] = []
-    owner = threading.get_ident()  # only this thread's pass: another session's through the same model is let by
-
-    def keep_input() -> Callable[[nn.Module, Any], None]:
-        def hook(_m: nn.Module, inputs: Any) -> None:
-            if threading.get_ident() == owner:
-                kept.append(inputs[0])
-
-        return hook
-
-    def keep_output() -> Callable[[nn.Module, Any, Any], None]:
-        def hook(_m: nn.Module, _inputs: Any, output: Any) -> None:
-            if threading.get_ident() == owner:
-                kept.append(output)
-
-        return hook
-
-    handle = module.register_forward_pre_hook(keep_input()) if on_input else module.register_forward_hook(keep_output())
-    was_training = model.training
-    try:
-        model.eval()
-        with torch.enable_grad():
-            xg = x.detach().requires_grad_(True)  # makes the graph even when parameters are frozen
-            logits = model(xg)  # (1, num_classes)
-            act = kept[0]  # (1, C, h, w)
-            _check_spatial(node, act)
-            n = logits.shape[1]
-            idx = int(logits[0].argmax()) if class_index is None else class_index
-            if not 0 <= idx < n:
-                raise InputError("gradcam_class", index=idx, n=n)
-            (grad,) = torch.autograd.grad(logits[0, idx], act)
-    finally:
-        handle.remove()
-        model.train(was_training)
-    return cam_record(node, idx, float(logits[0, idx].detach()), act, grad)
+    return cam_at(
+        model, x, module, name=node, on_input=on_input, class_index=class_index, check=lambda a: _check_spatial(node, a)
+    )

@@ -3,12 +3,14 @@ in-app link brings new ones, and mirrored back into the URL where they differ fr
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 import streamlit as st
 
 from ...i18n import LANGS
 from ...nets.spec import PRESETS
 
-__all__ = ["CHOICES", "DEFAULTS", "init_state", "sync_query"]
+__all__ = ["CHOICES", "DEFAULTS", "arrived", "init_state", "remember", "sync_query"]
 
 # Widget key -> (default, query parameter). Every widget's value lives in session state under its key.
 DEFAULTS: dict[str, object] = {
@@ -73,16 +75,37 @@ def init_state() -> None:
     st.session_state["_state_ready"] = True
 
 
-def _url_choices() -> dict[str, str]:
-    return {k: str(st.query_params[k]) for k in DEFAULTS if k in st.query_params}
+def _in_url(keys: Iterable[str]) -> dict[str, str]:
+    return {k: str(st.query_params[k]) for k in keys if k in st.query_params}
+
+
+def remember(keys: Iterable[str], seen_key: str) -> None:
+    """Note the URL's values of ``keys`` as this page's own (it has just written them), under ``seen_key``."""
+    st.session_state[seen_key] = _in_url(keys)
+
+
+def arrived(keys: Iterable[str], seen_key: str) -> tuple[dict[str, str], dict[str, str] | None] | None:
+    """What a link brought: the URL's values of ``keys`` when they differ from those last noted under ``seen_key``
+    (by ``remember`` or by this call), with the values noted before (None: none yet); None when nothing changed.
+
+    An in-app link (``st.page_link`` with ``query_params``) keeps the session, so a page reads its parameters here,
+    not only on a session's first run; the page's widgets then write their values back and ``remember`` them."""
+    keys = tuple(keys)
+    now, before = _in_url(keys), st.session_state.get(seen_key)
+    if now == before:
+        return None
+    st.session_state[seen_key] = now
+    return now, before
 
 
 def _from_link() -> None:
-    """What an in-app link (``st.page_link`` with ``query_params``, such as the tour's "Open in the explorer")
-    brought: the sidebar choices in the URL that differ from those ``_sync_query`` last wrote there."""
-    seen = st.session_state.get(_URL_SEEN)
-    now = _url_choices()
-    if seen is None or now == seen:
+    """The sidebar choices an in-app link (such as the tour's "Open in the explorer") brought: those in the URL
+    that differ from what ``sync_query`` last wrote there."""
+    link = arrived(DEFAULTS, _URL_SEEN)
+    if link is None:
+        return
+    now, seen = link
+    if seen is None:  # the first run read the URL whole (init_state)
         return
     changed = {k: v for k, v in now.items() if seen.get(k) != v}
     for key, raw in changed.items():
@@ -107,4 +130,4 @@ def sync_query() -> None:
     target = {**keep, **wanted}
     if dict(st.query_params) != target:
         st.query_params.from_dict(target)
-    st.session_state[_URL_SEEN] = _url_choices()
+    remember(DEFAULTS, _URL_SEEN)

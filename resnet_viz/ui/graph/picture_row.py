@@ -17,6 +17,7 @@ from ...errors import UserError
 from ...vision.stat_kinds import DEFAULT_STAT, OVERLAY_PREFIX, STATS, stat_of
 from ..core.sidebar import Selection
 from ..core.text import say_error, tr
+from ..core.url_state import arrived, remember
 
 if TYPE_CHECKING:  # the picture's modules import torch: only once a picture is asked for (tests/test_package.py)
     from ..views.picture import Picture
@@ -36,6 +37,7 @@ __all__ = [
 ON: Final = "explorer_picture"
 OVERLAY_KEY: Final = "explorer_graph.overlay"  # net_graph's toolbar picker, under the explorer's graph key
 FEATURES: Final = "pages/features.py"
+_LINKED: Final = ("picture", "stat")  # a link with these turns the picture on and picks the statistic
 _STAT_SEEN: Final = "_explorer_stat_seen"
 
 
@@ -54,11 +56,10 @@ def _turned_on() -> None:
 
 def _from_url() -> None:
     """A link's ``picture=`` turns the picture on; its ``stat=`` picks the overlay. Read when they change."""
-    now = (st.query_params.get("picture"), st.query_params.get("stat"))
-    if now == st.session_state.get(_STAT_SEEN):
+    link = arrived(_LINKED, _STAT_SEEN)
+    if link is None:
         return
-    st.session_state[_STAT_SEEN] = now
-    pic, stat = now
+    pic, stat = link[0].get("picture"), link[0].get("stat")
     if pic is None:
         return
     st.session_state[ON] = True
@@ -78,7 +79,7 @@ def remember_stat(overlay: str | None) -> None:
         st.query_params.pop("stat", None)
     elif st.query_params.get("stat") != stat:
         st.query_params["stat"] = stat
-    st.session_state[_STAT_SEEN] = (st.query_params.get("picture"), st.query_params.get("stat"))
+    remember(_LINKED, _STAT_SEEN)
 
 
 def features_link(pic: Picture) -> None:

@@ -31,6 +31,7 @@ from ...vision.samples import HELD_OUT_SHOWN, SAMPLES
 from ...vision.weights import WeightsInfo, load_model, load_run, twin_of
 from ..core.checkpoint import MyNet, checkpoint_models
 from ..core.text import net_title, tr
+from ..core.url_state import arrived, remember
 from .lab_images import LAB_SIZE, lab_banner
 
 __all__ = [
@@ -56,6 +57,7 @@ DEFAULTS: Final[dict[str, object]] = {
     "feat_size": 224,
     "feat_weights": "imagenet",
 }
+PARAMS: Final = ("picture", "weights", "size")  # the picture's URL parameters
 _SEEN: Final = "_picture_url_seen"  # the picture parameters last read from or written to the URL
 Models = tuple[ResNet, ResNet, WeightsInfo, threading.Lock]
 
@@ -123,11 +125,6 @@ def _preprocessed(data: bytes, size: int, cifar: bool) -> tuple[Preprocessed, Im
     return pre, img
 
 
-def _url_values() -> dict[str, str]:
-    """The picture parameters the URL holds now."""
-    return {k: str(st.query_params[k]) for k in ("picture", "weights", "size") if k in st.query_params}
-
-
 def _from_url(values: dict[str, str]) -> None:
     """Session state from picture parameters that arrived in the URL; a malformed one is one sentence."""
     pic = values.get("picture")
@@ -160,10 +157,9 @@ def init_picture() -> None:
     """Defaults where missing, then what a link brought: the URL's picture parameters when they changed."""
     for key, value in DEFAULTS.items():
         st.session_state[key] = st.session_state.get(key, value)  # re-assigned: kept while no widget shows it
-    now = _url_values()
-    if now != st.session_state.get(_SEEN):
-        _from_url(now)
-        st.session_state[_SEEN] = now
+    link = arrived(PARAMS, _SEEN)
+    if link is not None:
+        _from_url(link[0])
 
 
 def picture_params(*, with_size: bool) -> dict[str, str]:
@@ -186,7 +182,7 @@ def sync_url(params: dict[str, str]) -> None:
     for k, v in params.items():
         if st.query_params.get(k) != v:
             st.query_params[k] = v
-    st.session_state[_SEEN] = _url_values()
+    remember(PARAMS, _SEEN)
 
 
 def load_picture(
